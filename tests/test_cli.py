@@ -1,0 +1,188 @@
+"""The command line through typer's CliRunner: help, errors, JSON, results on disk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from splitetimpera import __version__
+from splitetimpera.cli import app
+
+runner = CliRunner()
+
+COMMANDS = [
+    "validate",
+    "simulate",
+    "splits",
+    "profile",
+    "train",
+    "rank",
+    "channel",
+    "sweep",
+    "explore",
+    "prune",
+    "report",
+]
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"sei {__version__}"
+
+
+def test_top_level_help_lists_every_command():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.stdout and len(result.stdout) > 200
+
+
+def test_validate_good_scenario(write_scenario):
+    path = write_scenario()
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.stdout and "10 Mbit/s" in result.stdout
+    as_json = runner.invoke(app, ["validate", str(path), "--json"])
+    data = json.loads(as_json.stdout)
+    assert data["valid"] and data["resolved"]["network"]["bandwidth"] == pytest.approx(1.25e6)
+    assert data["scenario"]["network"]["bandwidth"] == "1250000 B/s"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("network: {bandwidth: 54}", "needs a unit"),
+        ("name: x\n", "model: is required but missing"),
+        ("- 1\n- 2\n", "must be a mapping of sections"),
+    ],
+)
+def test_validate_bad_scenario_is_one_line_exit_2(tmp_path, profiles, text, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}"), result.stderr
+    assert fragment in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_is_exit_2(tmp_path):
+    result = runner.invoke(app, ["simulate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2 and "no such file" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_simulate_writes_results_and_prints_the_choice(write_scenario, tmp_path):
+    path = write_scenario()
+    result = runner.invoke(app, ["simulate", str(path), "--frames", "10"])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "results" / "test"
+    for name in ("frames.parquet", "summary.csv", "run.json", "report.html"):
+        assert (folder / name).is_file()
+    assert "configurations meet the QoS" in result.stdout
+
+
+def test_simulate_json(write_scenario):
+    result = runner.invoke(
+        app, ["simulate", str(write_scenario()), "--frames", "5", "--json", "--no-report"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["qos"]["chosen"] in {row["config"] for row in data["summary"]}
+    assert len(data["summary"]) == 1 + 1 + 4  # LC, RC and four splits
+
+
+def test_simulate_infeasible_suggests_a_bandwidth(write_scenario):
+    text = (
+        "name: slow\nseed: 1\nmodel: {name: digits_vgg}\nsplits: {method: [features.7]}\nmodes: [SC]\n"
+        "device: {profile: testhw}\nserver: {profile: testhw}\n"
+        'network: {protocol: udp, bandwidth: "2 Mbit/s", delay: "5 ms"}\n'
+        'workload: {rate: "5 fps", frames: 10}\nqos: {max_latency: "100 ms"}\n'
+    )
+    result = runner.invoke(app, ["simulate", str(write_scenario(text)), "--json", "--no-report"])
+    data = json.loads(result.stdout)
+    assert data["qos"]["chosen"] is None
+    assert "becomes feasible from about" in data["suggestion"]
+
+
+def test_simulate_overrides(write_scenario):
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            str(write_scenario()),
+            "--frames",
+            "5",
+            "--seed",
+            "3",
+            "--fidelity",
+            "fast",
+            "--json",
+            "--no-report",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_report_rewrites_from_files(write_scenario, tmp_path):
+    runner.invoke(app, ["simulate", str(write_scenario()), "--frames", "5"])
+    folder = tmp_path / "results" / "test"
+    (folder / "report.html").unlink()
+    result = runner.invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert (folder / "report.html").stat().st_size > 100_000
+
+
+def test_report_on_a_folder_that_is_not_results(tmp_path):
+    result = runner.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2 and "not a simulation results folder" in result.stderr
+
+
+def test_channel_json():
+    result = runner.invoke(
+        app,
+        [
+            "channel",
+            "--protocol",
+            "tcp",
+            "--bandwidth",
+            "100 Mbit/s",
+            "--delay",
+            "25 ms",
+            "--loss",
+            "0%",
+            "--payload",
+            "1 MB",
+            "--reps",
+            "3",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert 0.35 < data["median_s"] < 0.45 and data["retransmissions_mean"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--bandwidth", "54"], "--bandwidth: '54' needs a unit"),
+        (["--loss", "150%"], "--loss: 150% is out of range"),
+        (["--payload", "0 B"], "--payload: must be > 0"),
+        (["--congestion", "bbr"], "--congestion: unknown"),
+    ],
+)
+def test_channel_bad_input(args, fragment):
+    result = runner.invoke(app, ["channel", *args, "--reps", "2"])
+    assert result.exit_code == 2
+    assert fragment in result.stderr
