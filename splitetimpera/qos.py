@@ -1,0 +1,257 @@
+"""QoS matching: which configuration meets the constraints, which breaks what, which wins.
+
+Given the per-configuration summary of a simulation and the scenario's ``qos`` section,
+:func:`match` returns every configuration with a feasible flag, each constraint it breaks
+and by how much, the Pareto front over (latency at the QoS percentile, accuracy, bytes on
+air per frame), and the configuration the objective chooses among the feasible ones.
+When none is feasible it names the configuration closest to feasibility (smallest summed
+relative violation) so that a caller can say what change would make it feasible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .units import format_fraction, format_time
+
+__all__ = ["Constraint", "CONSTRAINTS", "Violation", "QosResult", "match", "pareto_front"]
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One QoS constraint: a summary column bounded above or below by a ``qos`` key."""
+
+    key: str  # the qos key holding the limit
+    column: str  # the summary column it bounds
+    upper: bool  # True: value must be <= limit; False: value must be >= limit
+    label: str
+    kind: str  # how to format values: time, fraction, rate
+
+    def show(self, value: float) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "unknown"
+        if self.kind == "time":
+            return format_time(value)
+        if self.kind == "fraction":
+            return format_fraction(value)
+        return f"{value:.4g} fps"
+
+
+CONSTRAINTS: tuple[Constraint, ...] = (
+    Constraint("min_accuracy", "accuracy", False, "accuracy", "fraction"),
+    Constraint("max_latency", "latency_qos", True, "latency", "time"),
+    Constraint("max_deadline_miss", "deadline_miss", True, "deadline misses", "fraction"),
+    Constraint("min_throughput", "throughput", False, "throughput", "rate"),
+    Constraint("max_device_utilization", "device_util", True, "device utilisation", "fraction"),
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A constraint broken by a configuration.
+
+    Attributes:
+        constraint: the qos key (e.g. ``max_latency``).
+        value: the configuration's figure.
+        limit: the bound.
+        excess: relative distance to the bound (0.5 = 50 % past it; inf when unknown).
+        text: one line, e.g. ``p95 latency 212 ms > 100 ms``.
+    """
+
+    constraint: str
+    value: float
+    limit: float
+    excess: float
+    text: str
+
+
+@dataclass
+class QosResult:
+    """The matcher's answer.
+
+    Attributes:
+        table: the summary with ``feasible``, ``violations`` (text), ``excess`` (summed
+            relative violation), ``pareto`` and ``chosen`` columns.
+        chosen: id of the chosen configuration, or None when nothing is feasible.
+        closest: when nothing is feasible, the configuration nearest to feasibility.
+        violations: config id to its violations.
+        objective: the objective used.
+        explanation: one paragraph a person can read.
+    """
+
+    table: pd.DataFrame
+    chosen: str | None
+    closest: str | None
+    violations: dict[str, list[Violation]] = field(default_factory=dict)
+    objective: str = "latency"
+    explanation: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "chosen": self.chosen,
+            "closest": self.closest,
+            "objective": self.objective,
+            "explanation": self.explanation,
+            "feasible": [c for c, v in self.violations.items() if not v],
+            "pareto": self.table.loc[self.table["pareto"], "config"].tolist(),
+            "violations": {
+                c: [
+                    {
+                        "constraint": v.constraint,
+                        "value": _clean(v.value),
+                        "limit": v.limit,
+                        "excess": _clean(v.excess),
+                        "text": v.text,
+                    }
+                    for v in vs
+                ]
+                for c, vs in self.violations.items()
+            },
+        }
+
+
+def _clean(x: float):
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
+
+
+def _label(constraint: Constraint, percentile: float) -> str:
+    if constraint.key == "max_latency":
+        return f"p{percentile:g} latency"
+    return constraint.label
+
+
+def _violations(row: pd.Series, qos) -> list[Violation]:
+    out: list[Violation] = []
+    for c in CONSTRAINTS:
+        limit = getattr(qos, c.key)
+        if limit is None:
+            continue
+        value = float(row[c.column])
+        label = _label(c, qos.percentile)
+        if math.isnan(value):
+            out.append(Violation(c.key, value, limit, math.inf, f"{label} unknown"))
+            continue
+        broken = value > limit + 1e-12 if c.upper else value < limit - 1e-12
+        if not broken:
+            continue
+        scale = abs(limit) if limit else 1.0
+        excess = (value - limit) / scale if c.upper else (limit - value) / scale
+        sign = ">" if c.upper else "<"
+        out.append(
+            Violation(
+                c.key, value, limit, excess, f"{label} {c.show(value)} {sign} {c.show(limit)}"
+            )
+        )
+    return out
+
+
+def pareto_front(table: pd.DataFrame) -> np.ndarray:
+    """Mask of configurations no other beats on latency, accuracy and bytes at once.
+
+    Lower latency (at the QoS percentile), higher accuracy, fewer bytes per frame are
+    better; unknown accuracy counts as the worst, unknown latency (all frames lost) too.
+    """
+    lat = table["latency_qos"].fillna(np.inf).to_numpy(dtype=float)
+    acc = -table["accuracy"].fillna(-1.0).to_numpy(dtype=float)
+    byt = table["bytes_per_frame"].fillna(np.inf).to_numpy(dtype=float)
+    points = np.stack([lat, acc, byt], axis=1)
+    n = len(points)
+    keep = np.ones(n, dtype=bool)
+    for i in range(n):
+        others = np.delete(points, i, axis=0)
+        dominated = np.all(others <= points[i], axis=1) & np.any(others < points[i], axis=1)
+        keep[i] = not dominated.any()
+    return keep
+
+
+def _scores(table: pd.DataFrame, qos) -> pd.Series:
+    lat = table["latency_qos"].fillna(np.inf)
+    acc = table["accuracy"].fillna(-1.0)
+    byt = table["bytes_per_frame"].fillna(np.inf)
+    if qos.objective == "latency":
+        return lat + 1e-9 * (1 - acc)
+    if qos.objective == "accuracy":
+        # ties on accuracy broken by latency (scaled far below one accuracy point)
+        return -acc + 1e-6 * lat.clip(upper=1e6) / 1e6
+    if qos.objective == "bytes":
+        return byt + 1e-9 * lat
+    weights = qos.weights or {}
+
+    def norm(s: pd.Series) -> pd.Series:
+        finite = s[np.isfinite(s)]
+        if finite.empty:
+            return pd.Series(1.0, index=s.index)
+        lo, hi = finite.min(), finite.max()
+        span = hi - lo if hi > lo else 1.0
+        return ((s - lo) / span).where(np.isfinite(s), 1.0)
+
+    return (
+        weights.get("latency", 0.0) * norm(lat)
+        + weights.get("accuracy", 0.0) * norm(1 - acc)
+        + weights.get("bytes", 0.0) * norm(byt)
+    )
+
+
+def match(summary: pd.DataFrame, qos) -> QosResult:
+    """Check every configuration of ``summary`` against ``qos`` and choose one.
+
+    Args:
+        summary: one row per configuration with at least the columns ``config``,
+            ``accuracy``, ``latency_qos``, ``deadline_miss``, ``throughput``,
+            ``device_util`` and ``bytes_per_frame``.
+        qos: the scenario's :class:`~splitetimpera.scenario.QosSpec`.
+    """
+    table = summary.copy().reset_index(drop=True)
+    violations: dict[str, list[Violation]] = {}
+    for _, row in table.iterrows():
+        violations[row["config"]] = _violations(row, qos)
+    table["feasible"] = [not violations[c] for c in table["config"]]
+    table["violations"] = ["; ".join(v.text for v in violations[c]) for c in table["config"]]
+    table["excess"] = [sum(v.excess for v in violations[c]) for c in table["config"]]
+    table["pareto"] = pareto_front(table) if len(table) else []
+    table["score"] = _scores(table, qos) if len(table) else []
+    chosen = closest = None
+    feasible = table[table["feasible"]]
+    if not feasible.empty:
+        chosen = str(feasible.sort_values(["score", "config"]).iloc[0]["config"])
+    elif not table.empty:
+        closest = str(table.sort_values(["excess", "score", "config"]).iloc[0]["config"])
+    table["chosen"] = table["config"] == chosen
+    return QosResult(
+        table=table,
+        chosen=chosen,
+        closest=closest,
+        violations=violations,
+        objective=qos.objective,
+        explanation=_explain(table, violations, chosen, closest, qos),
+    )
+
+
+def _explain(table, violations, chosen, closest, qos) -> str:
+    n = len(table)
+    feasible = int(table["feasible"].sum()) if n else 0
+    objective = {
+        "latency": f"lowest p{qos.percentile:g} latency",
+        "accuracy": "highest accuracy",
+        "bytes": "fewest bytes on air",
+        "weighted": "lowest weighted score",
+    }[qos.objective]
+    if chosen is not None:
+        row = table[table["config"] == chosen].iloc[0]
+        acc = (
+            "accuracy unknown"
+            if math.isnan(row["accuracy"])
+            else f"accuracy {format_fraction(row['accuracy'])}"
+        )
+        return (
+            f"{feasible} of {n} configurations meet the QoS; {chosen} has the {objective} "
+            f"(p{qos.percentile:g} {format_time(row['latency_qos'])}, {acc})."
+        )
+    if closest is None:
+        return "No configuration was simulated."
+    broken = "; ".join(v.text for v in violations[closest])
+    return f"None of {n} configurations meets the QoS. Closest: {closest} ({broken})."

@@ -1,0 +1,171 @@
+"""Fast fidelity: per-frame transfers drawn from distributions the packet model computes.
+
+With ``network.fidelity: fast`` a frame's uplink and downlink transfers are not simulated
+packet by packet. For each (link, transport, payload, workload period) the packet model of
+:mod:`.transfer` runs :data:`FAST_REPS` transfers once; the outcomes (duration, bytes,
+packets, retransmissions, lost or not) are cached in memory and on disk, and each frame
+draws one of them. Devices still share the link: a transfer cannot finish before the link
+has serialised its bytes behind everything queued ahead of it, so several devices queue.
+
+What is lost against ``packet``: the correlation between successive frames of one
+persistent connection (a draw ignores the previous frame's congestion window) and
+packet-level interleaving between devices (contention is per frame).
+``benchmarks/sim_speed.py`` measures the speed-up and the agreement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from ..cache import cache_dir
+from .channel import Channel
+from .frames import FrameRecord
+from .transfer import TransferSetup, measure_transfers
+
+__all__ = ["FastTransport", "FAST_REPS", "transfer_table"]
+
+log = logging.getLogger(__name__)
+
+#: Transfers simulated per (link, payload) to build a distribution.
+FAST_REPS = 200
+
+_MEMORY: dict[str, pd.DataFrame] = {}
+
+
+def _key(setup: TransferSetup, reps: int, seed: int) -> str:
+    text = json.dumps(
+        {
+            "v": 1,
+            "protocol": setup.protocol,
+            "payload": setup.payload,
+            "link": repr(setup.link),
+            "reverse": repr(setup.reverse),
+            "transport": repr(setup.transport),
+            "gap": setup.gap,
+            "reps": reps,
+            "seed": seed,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def transfer_table(setup: TransferSetup, reps: int = FAST_REPS, seed: int = 0) -> pd.DataFrame:
+    """Outcomes of ``reps`` transfers, from memory, the disk cache, or the packet model."""
+    key = _key(setup, reps, seed)
+    found = _MEMORY.get(key)
+    if found is not None:
+        return found
+    path = cache_dir("transfers") / f"{key}.parquet"
+    if path.is_file():
+        try:
+            table = pd.read_parquet(path)
+            _MEMORY[key] = table
+            return table
+        except Exception:  # a damaged cache entry is recomputed
+            log.warning("ignoring unreadable cache entry %s", path)
+    table = measure_transfers(setup, reps, seed)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    _MEMORY[key] = table
+    return table
+
+
+class _Draws:
+    """A table of transfer outcomes as arrays, drawn by index."""
+
+    def __init__(self, table: pd.DataFrame):
+        self.duration = table["duration"].fillna(0.0).to_numpy(float)
+        self.ok = table["ok"].to_numpy(bool)
+        self.data_wire = table["data_wire_bytes"].to_numpy(np.int64)
+        self.wire = table["wire_bytes"].to_numpy(np.int64)
+        self.packets = table["packets"].to_numpy(np.int64)
+        self.retx = table["retransmissions"].to_numpy(np.int64)
+        self.n = len(table)
+
+
+class FastTransport:
+    """A transport whose transfers are drawn from packet-model distributions.
+
+    Args:
+        env: the simulation environment.
+        channel: the shared channel (its links keep the per-frame contention state).
+        scenario: the scenario (network, transport, workload).
+        config: the configuration (its payload).
+        device: the device served.
+        rng: the transport's random stream.
+    """
+
+    name = "fast"
+
+    def __init__(
+        self, env: simpy.Environment, channel: Channel, scenario, config, device: int, rng
+    ):
+        from .engine import _link_params, transport_params
+
+        self.env = env
+        self.channel = channel
+        self.rng = rng
+        net = scenario.network
+        up, down = _link_params(net)
+        params = transport_params(net)
+        rate = scenario.workload.rate
+        gap = 1.0 / rate if rate else 0.0
+        seed = scenario.seed
+        self.draws = {
+            "up": _Draws(
+                transfer_table(
+                    TransferSetup(
+                        net.protocol, max(config.payload_bytes, 1), up, down, params, gap
+                    ),
+                    seed=seed,
+                )
+            ),
+            "down": _Draws(
+                transfer_table(
+                    TransferSetup(
+                        net.protocol,
+                        scenario.workload.result_size,
+                        down,
+                        up,
+                        replace(params, connection="persistent"),
+                        gap,
+                    ),
+                    seed=seed,
+                )
+            ),
+        }
+        for link in (channel.up, channel.down):
+            if not hasattr(link, "fast_free"):
+                link.fast_free = 0.0
+
+    def start(self) -> None:
+        """Connections are part of the measured distributions; nothing to open."""
+
+    def close(self, record: FrameRecord) -> None:
+        """Nothing is kept per frame."""
+
+    def send(self, direction: str, nbytes: int, record: FrameRecord) -> simpy.Event:
+        draws = self.draws[direction]
+        i = int(self.rng.integers(draws.n))
+        link = self.channel.link(direction)
+        now = self.env.now
+        start = link.fast_free if link.fast_free > now else now
+        serialised = start + draws.data_wire[i] / link.rate
+        link.fast_free = serialised
+        link.packets += int(draws.packets[i])
+        link.bytes += int(draws.data_wire[i])
+        done_at = max(now + draws.duration[i], serialised + link.delay)
+        record.wire_bytes += int(draws.wire[i])
+        record.packets += int(draws.packets[i])
+        record.retransmissions += int(draws.retx[i])
+        return self.env.timeout(done_at - now, bool(draws.ok[i]))

@@ -1,0 +1,109 @@
+"""Transports: how an application message crosses the channel. Found by name.
+
+A transport serves one device: it sends a message of ``nbytes`` up (device to server) or
+down (server to device) and returns a SimPy event that succeeds with ``True`` when the
+whole message has reached the other side, or ``False`` when it was lost. It charges the
+bytes, packets and retransmissions it causes to the frame's record.
+
+To add a protocol, subclass :class:`Transport`, give it a ``name`` and decorate it with
+:func:`register_transport`; the scenario's ``network.protocol`` then accepts that name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from .channel import Channel
+from .frames import FrameRecord
+
+__all__ = ["Transport", "TransportParams", "TRANSPORTS", "register_transport", "make_transport"]
+
+
+@dataclass(frozen=True)
+class TransportParams:
+    """Settings shared by transports.
+
+    Attributes:
+        connection: ``persistent`` (one connection per device, opened at time 0) or
+            ``per-frame`` (a new connection, with its handshake, for every frame).
+        congestion: congestion control name (TCP).
+        initial_window: initial congestion window, segments.
+        receive_window: receiver's window, bytes.
+        syn_timeout: first SYN retransmission timeout, seconds.
+        rto_min: floor of the retransmission timeout's variance term, seconds.
+        rto_max: ceiling of the retransmission timeout, seconds.
+    """
+
+    connection: str = "persistent"
+    congestion: str = "cubic"
+    initial_window: int = 10
+    receive_window: int = 6 * 1024 * 1024
+    syn_timeout: float = 1.0
+    rto_min: float = 0.2
+    rto_max: float = 120.0
+
+
+class Transport(ABC):
+    """Moves messages between one device and the server over a shared channel.
+
+    Args:
+        env: the simulation environment.
+        channel: the shared uplink and downlink.
+        params: transport settings.
+        device: the device this transport serves.
+        rng: the transport's random stream (unused by deterministic protocols).
+    """
+
+    name = "abstract"
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        channel: Channel,
+        params: TransportParams,
+        device: int,
+        rng: np.random.Generator,
+    ):
+        self.env = env
+        self.channel = channel
+        self.params = params
+        self.device = device
+        self.rng = rng
+
+    def start(self) -> None:
+        """Called once at time 0 (e.g. to open a persistent connection)."""
+
+    def close(self, record: FrameRecord) -> None:
+        """Release what the transport keeps for a frame (e.g. its per-frame connection)."""
+
+    @abstractmethod
+    def send(self, direction: str, nbytes: int, record: FrameRecord) -> simpy.Event:
+        """Send ``nbytes`` ``"up"`` or ``"down"`` for ``record``.
+
+        Returns:
+            An event that succeeds with True on delivery, False on loss.
+        """
+
+
+TRANSPORTS: dict[str, type[Transport]] = {}
+
+
+def register_transport(cls: type[Transport]) -> type[Transport]:
+    """Class decorator: make a transport available by its ``name``."""
+    TRANSPORTS[cls.name] = cls
+    return cls
+
+
+def make_transport(name: str, *args, **kwargs) -> Transport:
+    """Build the transport called ``name``; an unknown name lists the known ones."""
+    cls = TRANSPORTS.get(name)
+    if cls is None:
+        close = difflib.get_close_matches(name, list(TRANSPORTS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown protocol {name!r}{hint} Known: {', '.join(TRANSPORTS)}")
+    return cls(*args, **kwargs)
