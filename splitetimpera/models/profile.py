@@ -1,0 +1,261 @@
+"""Measured latency profiles: head and tail timed as separate runnable modules.
+
+For every split point, the head and the tail are each built as one module and timed
+after warm-up (a per-layer sum would be wrong: fusion, caches and framework overhead do
+not add up). The full model is timed at the start and at the end; the profile's own
+accuracy is the share of splits whose head median + tail median lies within +-10 % of
+the full model's median. CPU timing uses ``time.perf_counter_ns``; CUDA timing uses CUDA
+events with synchronisation.
+
+For each split the head, the tail and the whole model are timed in turn, round after
+round, so that drifts of a noisy machine touch all three alike; ``full_median_s`` of a row
+is the whole model's median timed alongside that split.
+
+The input split's head and the output split's tail are empty (zero); the input split's
+tail and the output split's head are the full model.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import platform
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import __version__
+from ..errors import SeiError
+from ..profiles import PROFILE_COLUMNS, write_profile
+from .graph import ModelGraph
+from .zoo import load_model
+
+__all__ = [
+    "ProfileResult",
+    "profile_model",
+    "hardware_name",
+    "cpu_name",
+    "time_interleaved",
+]
+
+
+def cpu_name() -> str:
+    """The CPU's brand string."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _slug(text: str, words: int = 4) -> str:
+    text = re.sub(r"\((r|tm)\)", "", text.lower())
+    text = re.sub(r"@.*$", "", text)
+    drop = {
+        "cpu",
+        "processor",
+        "nvidia",
+        "core",
+        "with",
+        "radeon",
+        "graphics",
+        "gb",
+        "hbm3",
+        "hbm3e",
+        "pcie",
+        "sxm",
+        "sxm5",
+    }
+    parts = [
+        p
+        for p in re.split(r"[^a-z0-9]+", text)
+        if p and p not in drop and not re.fullmatch(r"\d+gb", p)
+    ]
+    return "-".join(parts[:words]) or "unknown"
+
+
+def hardware_name(device: str, threads: int) -> str:
+    """A short hardware name: ``amd-epyc-2t`` for a CPU, ``h100`` for a GPU."""
+    if device == "cuda":
+        return _slug(torch.cuda.get_device_name(0), words=1)
+    return f"{_slug(cpu_name())}-{threads}t"
+
+
+def time_interleaved(parts, repeats: int, warmup: int, device: str) -> dict[str, np.ndarray]:
+    """Time several modules in turn, ``repeats`` rounds of one run each.
+
+    Interleaving means slow drifts of the machine (frequency, neighbours) touch every
+    part alike, so their medians stay comparable.
+
+    Args:
+        parts: (name, module, input) triples.
+    """
+    out = {name: np.empty(repeats) for name, _, _ in parts}
+    with torch.inference_mode():
+        for _ in range(warmup):
+            for _, module, inp in parts:
+                module(inp)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        for i in range(repeats):
+            for name, module, inp in parts:
+                if device == "cuda":
+                    start = torch.cuda.Event(enable_timing=True)
+                    end = torch.cuda.Event(enable_timing=True)
+                    start.record()
+                    module(inp)
+                    end.record()
+                    torch.cuda.synchronize()
+                    out[name][i] = start.elapsed_time(end) / 1e3
+                else:
+                    t0 = time.perf_counter_ns()
+                    module(inp)
+                    out[name][i] = (time.perf_counter_ns() - t0) / 1e9
+    return out
+
+
+@dataclass
+class ProfileResult:
+    """What ``sei profile`` measured: the table, the metadata and where they went."""
+
+    table: pd.DataFrame
+    meta: dict
+    samples: pd.DataFrame
+    path: Path
+
+
+def profile_model(
+    model: str,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    batch: int = 1,
+    repeats: int = 30,
+    warmup: int = 5,
+    input_shape: tuple[int, int, int] | None = None,
+    weights: str | None = None,
+    hardware: str | None = None,
+    folder: Path = Path("profiles"),
+    single_only: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> ProfileResult:
+    """Measure every split of ``model`` and write ``folder/<hardware>/<model>.csv``.
+
+    Args:
+        model: a model name or a saved sei model (``.pt``).
+        device: ``cpu`` or ``cuda``.
+        threads: CPU threads for torch (all cores by default).
+        batch: batch size.
+        repeats: timed runs of each head and tail.
+        warmup: untimed runs before timing.
+        input_shape: (C, H, W); the model's usual input by default.
+        weights: ``builtin``, ``none`` or a checkpoint (latency does not depend on it).
+        hardware: the profile's hardware name (derived from the CPU/GPU by default).
+        folder: the profiles folder.
+        single_only: only splits where one tensor crosses (plus input and output).
+        progress: called as ``progress(done, total, split)``.
+    """
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SeiError("--device cuda: no CUDA device is available on this machine")
+    if batch <= 0 or repeats <= 0 or warmup < 0:
+        raise SeiError("batch and repeats must be > 0, warmup >= 0")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    used_threads = torch.get_num_threads()
+    loaded = load_model(model, weights=weights, input_shape=input_shape)
+    name = Path(model).stem if model.endswith(".pt") else loaded.name
+    graph = ModelGraph(loaded.module, loaded.input_shape)
+    points = [
+        p
+        for p in graph.points
+        if not single_only or p.n_tensors == 1 or p.name in ("input", "output")
+    ]
+    dev = torch.device(device)
+    graph.gm.to(dev)
+    loaded.module.to(dev)
+    x = torch.randn(batch, *loaded.input_shape, device=dev)
+    total = len(points)
+    done = 0
+
+    def tick(note: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total, note)
+
+    rows, samples, full_all = [], [], []
+    with torch.inference_mode():
+        for p in points:
+            head = None if p.name == "input" else graph.head(p.name).to(dev)
+            tail = None if p.name == "output" else graph.tail(p.name).to(dev)
+            crossing = head(x) if head is not None else x
+            parts = [("full", loaded.module, x)]
+            if head is not None:
+                parts.append(("head", head, x))
+            if tail is not None:
+                parts.append(("tail", tail, crossing))
+            measured = time_interleaved(parts, repeats, warmup, device)
+            head_s = measured.get("head", np.zeros(1))
+            tail_s = measured.get("tail", np.zeros(1))
+            full_all.append(measured["full"])
+            row = p.as_dict()
+            for part, values in (("head", head_s), ("tail", tail_s)):
+                row[f"{part}_median_s"] = float(np.median(values))
+                row[f"{part}_p5_s"] = float(np.percentile(values, 5))
+                row[f"{part}_p95_s"] = float(np.percentile(values, 95))
+                samples.append(pd.DataFrame({"split": p.name, "part": part, "seconds": values}))
+            row["full_median_s"] = float(np.median(measured["full"]))
+            row["samples"] = repeats
+            rows.append(row)
+            tick(p.name)
+    full = np.concatenate(full_all)
+    full_median = float(np.median(full))
+    table = pd.DataFrame(rows, columns=list(PROFILE_COLUMNS))
+    predicted = table["head_median_s"] + table["tail_median_s"]
+    within = float(
+        np.mean(np.abs(predicted - table["full_median_s"]) <= 0.1 * table["full_median_s"])
+    )
+    hw = hardware or hardware_name(device, used_threads)
+    meta = {
+        "model": name,
+        "hardware": hw,
+        "device": device,
+        "cpu": cpu_name(),
+        "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
+        "threads": used_threads,
+        "torch": torch.__version__,
+        "sei_version": __version__,
+        "date": _dt.date.today().isoformat(),
+        "batch": batch,
+        "input_shape": list(loaded.input_shape),
+        "weights": loaded.weights,
+        "repeats": repeats,
+        "warmup": warmup,
+        "full_median_s": full_median,
+        "full_p5_s": float(np.percentile(full, 5)),
+        "full_p95_s": float(np.percentile(full, 95)),
+        "within_10pct": within,
+        "splits": len(table),
+        "single_only": single_only,
+        "host": platform.node() if os.environ.get("SEI_RECORD_HOST") else None,
+    }
+    sample_table = pd.concat(samples, ignore_index=True)
+    path = write_profile(Path(folder) / hw, name, table, meta, sample_table)
+    return ProfileResult(table, meta, sample_table, path)
+
+
+def profile_error(table: pd.DataFrame, full_median: float) -> pd.Series:
+    """Relative error of head + tail medians against the full model's median."""
+    if not full_median or math.isnan(full_median):
+        return pd.Series(np.nan, index=table.index)
+    return (table["head_median_s"] + table["tail_median_s"] - full_median) / full_median
