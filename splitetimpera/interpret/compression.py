@@ -1,0 +1,317 @@
+"""Compression at the split, and the accuracy each gives (METHODS section 3).
+
+* ``fp16``: the crossing tensors cast to half precision and back.
+* ``int8``: per-tensor affine quantisation to 8 bits (scale and zero point per tensor).
+* ``bottleneck``: an undercomplete autoencoder at the split. Encoder: 3x3 conv stride 2
+  (C -> C/8), BN, ReLU, 3x3 conv stride 2 (C/8 -> C/4), BN, ReLU; decoder: two stride-2
+  transposed convolutions back to C, cropped to the activation's shape. The code
+  C/4 x H/4 x W/4 (1/64 of the map) is what the device sends (fp32). Maps smaller than
+  4x4 and vectors use a channel reduction to C/4 only. It is trained with the backbone
+  frozen on the task loss through the tail; ``finetune_tail`` also trains the tail.
+
+:func:`measure_accuracy` returns one row of an accuracy table
+(:data:`splitetimpera.accuracy.ACCURACY_COLUMNS`) per (split, compression).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..data.datasets import ImageData
+from ..errors import SeiError
+from ..models.graph import ModelGraph
+from ..payload import bottleneck_shape, payload_bytes
+
+__all__ = [
+    "Bottleneck",
+    "quantize_int8",
+    "roundtrip",
+    "train_bottleneck",
+    "measure_accuracy",
+    "COMPRESSIONS",
+]
+
+COMPRESSIONS = ("none", "fp16", "int8", "bottleneck")
+
+
+def quantize_int8(x: torch.Tensor) -> tuple[torch.Tensor, float, int]:
+    """Per-tensor affine quantisation: uint8 codes, scale and zero point."""
+    lo, hi = float(x.min()), float(x.max())
+    scale = (hi - lo) / 255.0 if hi > lo else 1.0
+    zero = int(round(-lo / scale))
+    q = torch.clamp(torch.round(x / scale) + zero, 0, 255).to(torch.uint8)
+    return q, scale, zero
+
+
+def _dequantize(q: torch.Tensor, scale: float, zero: int) -> torch.Tensor:
+    return (q.to(torch.float32) - zero) * scale
+
+
+def _each(value, fn):
+    if isinstance(value, tuple):
+        return tuple(
+            fn(v) if isinstance(v, torch.Tensor) and v.is_floating_point() else v for v in value
+        )
+    return fn(value) if isinstance(value, torch.Tensor) and value.is_floating_point() else value
+
+
+def roundtrip(value, compression: str):
+    """The crossing value as the server sees it after ``compression`` (not bottleneck)."""
+    if compression == "none":
+        return value
+    if compression == "fp16":
+        return _each(value, lambda t: t.half().float())
+    if compression == "int8":
+        return _each(value, lambda t: _dequantize(*quantize_int8(t)))
+    raise ValueError(f"roundtrip does not handle {compression!r}")
+
+
+class _Codec(nn.Module):
+    """Encoder and decoder for one tensor of shape (C, ...) at batch 1."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.shape = tuple(shape)
+        channels = shape[0]
+        code = bottleneck_shape(self.shape)[0]
+        mid = max(1, math.ceil(channels / 8))
+        if len(shape) == 3 and shape[1] >= 4 and shape[2] >= 4:
+            self.encoder = nn.Sequential(
+                nn.Conv2d(channels, mid, 3, stride=2, padding=1),
+                nn.BatchNorm2d(mid),
+                nn.ReLU(),
+                nn.Conv2d(mid, code, 3, stride=2, padding=1),
+                nn.BatchNorm2d(code),
+                nn.ReLU(),
+            )
+            self.decoder = nn.Sequential(
+                nn.ConvTranspose2d(code, mid, 3, stride=2, padding=1, output_padding=1),
+                nn.BatchNorm2d(mid),
+                nn.ReLU(),
+                nn.ConvTranspose2d(mid, channels, 3, stride=2, padding=1, output_padding=1),
+            )
+            self.spatial = True
+        else:
+            self.encoder = nn.Sequential(nn.Linear(channels, code), nn.ReLU())
+            self.decoder = nn.Linear(code, channels)
+            self.spatial = False
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        if self.spatial:
+            return self.encoder(x)
+        moved = x.movedim(1, -1)
+        return self.encoder(moved).movedim(-1, 1)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        if self.spatial:
+            out = self.decoder(code)
+            return out[:, :, : self.shape[1], : self.shape[2]]
+        return self.decoder(code.movedim(1, -1)).movedim(-1, 1)
+
+
+class Bottleneck(nn.Module):
+    """Autoencoders for the tensors crossing one split (non-tensor values pass as they are)."""
+
+    def __init__(self, shapes: tuple[tuple[int, ...] | None, ...]):
+        super().__init__()
+        self.shapes = shapes
+        self.codecs = nn.ModuleList([_Codec(s) if s is not None else nn.Identity() for s in shapes])
+
+    def encode(self, value):
+        if isinstance(value, tuple):
+            return tuple(
+                c.encode(v) if s is not None else v
+                for c, s, v in zip(self.codecs, self.shapes, value)
+            )
+        return self.codecs[0].encode(value)
+
+    def decode(self, code):
+        if isinstance(code, tuple):
+            return tuple(
+                c.decode(v) if s is not None else v
+                for c, s, v in zip(self.codecs, self.shapes, code)
+            )
+        return self.codecs[0].decode(code)
+
+    def forward(self, value):
+        return self.decode(self.encode(value))
+
+
+def _batched(value, index):
+    if isinstance(value, tuple):
+        return tuple(v[index] if isinstance(v, torch.Tensor) else v for v in value)
+    return value[index]
+
+
+def _cat(values):
+    first = values[0]
+    if isinstance(first, tuple):
+        return tuple(
+            torch.cat([v[i] for v in values]) if isinstance(first[i], torch.Tensor) else first[i]
+            for i in range(len(first))
+        )
+    return torch.cat(values)
+
+
+@torch.no_grad()
+def _heads(head: nn.Module, images: torch.Tensor, batch: int = 256):
+    return _cat([head(images[s : s + batch]) for s in range(0, len(images), batch)])
+
+
+def train_bottleneck(
+    graph: ModelGraph,
+    split: str,
+    train: ImageData,
+    *,
+    epochs: int = 12,
+    lr: float = 2e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+    finetune_tail: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> tuple[Bottleneck, nn.Module]:
+    """Train a bottleneck at ``split`` with the head frozen; returns (bottleneck, tail).
+
+    The head's outputs on the training images are computed once (it is frozen and in
+    eval mode), then the bottleneck (and the tail, if ``finetune_tail``) learn from the
+    task loss. Seeded: the same arguments give the same weights.
+    """
+    point = graph.point(split)
+    if split in ("input", "output"):
+        raise SeiError(f"a bottleneck needs an inner split, not {split!r}")
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    head = graph.head(split).eval()
+    tail = graph.tail(split)
+    if finetune_tail:
+        import copy
+
+        tail = copy.deepcopy(tail)
+    tail.eval()
+    for p in tail.parameters():
+        p.requires_grad_(finetune_tail)
+    bottleneck = Bottleneck(point.shapes)
+    features = _heads(head, train.images)
+    labels = train.labels
+    params = list(bottleneck.parameters()) + (
+        [p for p in tail.parameters()] if finetune_tail else []
+    )
+    opt = torch.optim.Adam(params, lr=lr)
+    steps = epochs * math.ceil(len(labels) / batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1))
+    for epoch in range(epochs):
+        bottleneck.train()
+        order = torch.randperm(len(labels), generator=generator)
+        for start in range(0, len(labels), batch_size):
+            idx = order[start : start + batch_size]
+            logits = tail(bottleneck(_batched(features, idx)))
+            loss = F.cross_entropy(logits, labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        if progress is not None:
+            progress(epoch + 1, epochs, f"bottleneck at {split}")
+    bottleneck.eval()
+    for p in tail.parameters():
+        p.requires_grad_(False)
+    return bottleneck, tail.eval()
+
+
+def _codec_times(sample, compression: str) -> tuple[float, float]:
+    """Median (encode, decode) seconds of fp16 or int8 on one image's crossing tensors."""
+    if compression == "int8":
+        encode, decode = quantize_int8, lambda code: _dequantize(*code)
+    else:
+        encode, decode = (lambda t: t.half()), (lambda h: h.float())
+    values = sample if isinstance(sample, tuple) else (sample,)
+    tensors = [v for v in values if isinstance(v, torch.Tensor) and v.is_floating_point()]
+    codes = [encode(t) for t in tensors]
+    return (
+        _median_time(lambda: [encode(t) for t in tensors]),
+        _median_time(lambda: [decode(c) for c in codes]),
+    )
+
+
+def _median_time(fn, repeats: int = 20) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter_ns()
+        fn()
+        times.append((time.perf_counter_ns() - t0) / 1e9)
+    return float(np.median(times))
+
+
+@torch.no_grad()
+def measure_accuracy(
+    graph: ModelGraph,
+    split: str,
+    compression: str,
+    train: ImageData,
+    test: ImageData,
+    *,
+    seed: int = 0,
+    epochs: int = 12,
+    finetune_tail: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict:
+    """Top-1 accuracy on ``test`` of the model split at ``split`` with ``compression``.
+
+    Returns:
+        A row of the accuracy table (split, compression, payload_bytes, accuracy, samples,
+        seed, encode_s, decode_s).
+    """
+    if compression not in COMPRESSIONS:
+        raise SeiError(f"unknown compression {compression!r}; known: {', '.join(COMPRESSIONS)}")
+    point = graph.point(split)
+    head = graph.head(split).eval()
+    tail = graph.tail(split).eval()
+    one = test.images[:1]
+    encode_s = decode_s = 0.0
+    if compression == "bottleneck":
+        with torch.enable_grad():
+            bottleneck, tail = train_bottleneck(
+                graph,
+                split,
+                train,
+                epochs=epochs,
+                seed=seed,
+                finetune_tail=finetune_tail,
+                progress=progress,
+            )
+
+        def send(value):
+            return bottleneck.decode(bottleneck.encode(value))
+
+        sample = head(one)
+        code = bottleneck.encode(sample)
+        encode_s = _median_time(lambda: bottleneck.encode(sample))
+        decode_s = _median_time(lambda: bottleneck.decode(code))
+    else:
+
+        def send(value):
+            return roundtrip(value, compression)
+
+        if compression != "none":
+            encode_s, decode_s = _codec_times(head(one), compression)
+    correct = 0
+    for images, labels in test.batches(256):
+        logits = tail(send(head(images)))
+        correct += int((logits.argmax(1) == labels).sum())
+    return {
+        "split": split,
+        "compression": compression,
+        "payload_bytes": payload_bytes(list(point.shapes), compression),
+        "accuracy": correct / len(test),
+        "samples": len(test),
+        "seed": seed,
+        "encode_s": encode_s,
+        "decode_s": decode_s,
+    }

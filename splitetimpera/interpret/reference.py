@@ -1,0 +1,114 @@
+"""Regenerate the data shipped with the reference models (a maintainer's tool).
+
+    python -m splitetimpera.interpret.reference
+
+writes, beside the built-in checkpoints (``splitetimpera/models/weights/``):
+
+* ``<model>.accuracy.csv``: measured top-1 accuracy on the digits test split of every
+  split point with fp16 and int8 (the input split too: RC with an 8-bit image), and with a
+  bottleneck at every single-tensor split and every I-SPLIT or CDE candidate of the
+  shipped scenarios (seed 0, 12 epochs, head and tail frozen);
+* ``isplit/<key>.csv``: the I-SPLIT table of every shipped scenario that ranks with it.
+
+Both come from the functions ``sei rank`` uses, so a user gets the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from ..accuracy import ACCURACY_COLUMNS, weights_dir
+from ..cache import cache_dir
+from ..models.catalog import REFERENCE_MODELS
+from ..ranking import cde_candidates, cui_curve, isplit_candidates
+from ..scenario import load_scenario
+from .cache import isplit_key, isplit_table
+
+log = logging.getLogger(__name__)
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def _shipped_scenarios():
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        scenario = load_scenario(path)
+        if scenario.model.name in REFERENCE_MODELS and scenario.model.resolved_weights == "builtin":
+            yield scenario
+
+
+def isplit_tables() -> dict[str, set[str]]:
+    """Compute and ship the I-SPLIT tables; returns each model's candidate splits."""
+    target = weights_dir() / "isplit"
+    target.mkdir(parents=True, exist_ok=True)
+    candidates: dict[str, set[str]] = {}
+    for scenario in _shipped_scenarios():
+        table = isplit_table(scenario)
+        key = isplit_key(scenario)
+        cached = cache_dir("isplit") / f"{key}.csv"
+        if cached.is_file():
+            shutil.copyfile(cached, target / f"{key}.csv")
+        marked = isplit_candidates(
+            cui_curve(table, scenario.dataset.classes), scenario.splits.top_k
+        )
+        candidates.setdefault(scenario.model.name, set()).update(
+            marked.loc[marked["candidate"], "split"]
+        )
+        log.info("%s: I-SPLIT table %s", scenario.name, key)
+    return candidates
+
+
+def accuracy_tables(extra: dict[str, set[str]], epochs: int = 12, seed: int = 0) -> None:
+    from ..data.datasets import load_dataset
+    from ..models.graph import ModelGraph
+    from ..models.train import evaluate
+    from ..models.zoo import load_model
+    from .compression import measure_accuracy
+
+    for name in REFERENCE_MODELS:
+        loaded = load_model(name)
+        graph = ModelGraph(loaded.module, loaded.input_shape)
+        train = load_dataset("digits", "train", loaded.input_shape)
+        test = load_dataset("digits", "test", loaded.input_shape)
+        points = [p for p in graph.points if p.name != "output"]
+        cde = set(
+            cde_candidates(pd.Series([p.payload(4) for p in points]), [p.name for p in points])
+        )
+        bottleneck = {p.name for p in points[1:] if p.n_tensors == 1} | cde | extra.get(name, set())
+        rows = [
+            {
+                "split": "output", "compression": "none", "payload_bytes": 0,
+                "accuracy": evaluate(loaded.module, test.images, test.labels),
+                "samples": len(test), "seed": seed, "encode_s": 0.0, "decode_s": 0.0,
+            }
+        ]  # fmt: skip
+        for p in points:
+            for compression in ("fp16", "int8"):
+                rows.append(measure_accuracy(graph, p.name, compression, train, test, seed=seed))
+            if p.name in bottleneck:
+                rows.append(
+                    measure_accuracy(
+                        graph, p.name, "bottleneck", train, test, seed=seed, epochs=epochs
+                    )
+                )
+            log.info("%s: %s done", name, p.name)
+        table = pd.DataFrame(rows, columns=list(ACCURACY_COLUMNS))
+        table.to_csv(weights_dir() / f"{name}.accuracy.csv", index=False, float_format="%.9g")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-accuracy", action="store_true", help="only the I-SPLIT tables")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    candidates = isplit_tables()
+    if not args.skip_accuracy:
+        accuracy_tables(candidates)
+
+
+if __name__ == "__main__":
+    main()
