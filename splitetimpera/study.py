@@ -1,0 +1,410 @@
+"""Studies (sweeps and design-space explorations): many simulations, resumable, in parallel.
+
+A study is a list of points; each point is a scenario with some keys overridden. Each point
+is a full simulation with its own folder ``points/<key>/`` (summary.csv, frames.parquet,
+run.json, and ``point.json`` written last, atomically, as the mark of a finished point).
+The key hashes the resolved scenario, the seed, the frames per device and the code
+version, so a point already done is not recomputed, and an interrupted study (Ctrl-C or
+kill) loses no finished point: re-running it completes the rest. A point that fails is
+recorded with its error and the study goes on; a re-run retries it.
+
+Executors are found by name (:data:`EXECUTORS`): ``local`` (processes on this machine) and
+``dask`` (``dask.distributed``: a LocalCluster, or an existing cluster at ``--scheduler``).
+Workers simulate and return results; only this process writes files.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import io
+import json
+import logging
+import time
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import SeiError
+from .results import atomic_write_text, write_csv
+
+__all__ = [
+    "Point",
+    "PointResult",
+    "Executor",
+    "EXECUTORS",
+    "make_executor",
+    "code_version",
+    "evaluate_point",
+    "run_points",
+]
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of the package's source: a point simulated by other code is not reused."""
+    from . import __version__
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Point:
+    """One simulation of a study.
+
+    Attributes:
+        label: the study's coordinates of this point, e.g. ``{"network.bandwidth": "10 Mbit/s"}``.
+        scenario: the resolved scenario (JSON form, loadable by ``scenario_from_dict``).
+        source: where the base scenario came from (for messages).
+        frames: frames per device, or None for the scenario's own.
+    """
+
+    label: dict
+    scenario: dict
+    source: str
+    frames: int | None = None
+
+    @property
+    def key(self) -> str:
+        text = json.dumps(
+            {"scenario": self.scenario, "frames": self.frames, "code": code_version()},
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class PointResult:
+    """What a worker sends back for one point."""
+
+    key: str
+    ok: bool
+    summary: list[dict] = field(default_factory=list)
+    qos: dict = field(default_factory=dict)
+    frames: bytes = b""
+    meta: dict = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+
+
+def evaluate_point(scenario: dict, source: str, frames: int | None, key: str) -> PointResult:
+    """Simulate one point (runs in a worker). Errors come back as text, not exceptions."""
+    started = time.perf_counter()
+    try:
+        from .scenario import scenario_from_dict
+        from .sim.engine import simulate
+
+        s = scenario_from_dict(scenario, source)
+        result = simulate(s, frames=frames)
+        buffer = io.BytesIO()
+        result.frames.to_parquet(buffer, index=False)
+        return PointResult(
+            key=key,
+            ok=True,
+            summary=result.summary.to_dict(orient="records"),
+            qos=result.qos.to_dict(),
+            frames=buffer.getvalue(),
+            meta=result.meta,
+            seconds=time.perf_counter() - started,
+        )
+    except SeiError as exc:
+        return PointResult(key=key, ok=False, error=str(exc), seconds=time.perf_counter() - started)
+    except Exception as exc:  # a bug at one point must not stop the study
+        detail = traceback.format_exc(limit=3).strip().splitlines()[-1]
+        return PointResult(
+            key=key,
+            ok=False,
+            error=f"{type(exc).__name__}: {exc} ({detail})",
+            seconds=time.perf_counter() - started,
+        )
+
+
+class Executor(ABC):
+    """Runs :func:`evaluate_point` for many points; yields results as they finish."""
+
+    name = "abstract"
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None):
+        self.workers = workers
+        self.scheduler = scheduler
+
+    @abstractmethod
+    def map(self, points: list[Point]) -> Iterator[PointResult]:
+        """Results in completion order."""
+
+    def close(self) -> None:
+        """Release workers."""
+
+
+class LocalExecutor(Executor):
+    """In this process (one worker) or in a pool of spawned processes."""
+
+    name = "local"
+
+    def map(self, points):
+        if self.workers <= 1:
+            for p in points:
+                yield evaluate_point(p.scenario, p.source, p.frames, p.key)
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        context = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        futures = [
+            self._pool.submit(evaluate_point, p.scenario, p.source, p.frames, p.key) for p in points
+        ]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self):
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+class DaskExecutor(Executor):
+    """``dask.distributed``: an existing scheduler, or a LocalCluster of ``workers``."""
+
+    name = "dask"
+
+    def map(self, points):
+        try:
+            from dask.distributed import Client, LocalCluster, as_completed
+        except ImportError:
+            raise SeiError(
+                "--executor dask needs dask.distributed: pip install -e '.[dask]'"
+            ) from None
+        if self.scheduler:
+            try:
+                self._client = Client(self.scheduler, timeout="10s")
+            except OSError as exc:
+                raise SeiError(f"--scheduler: cannot reach {self.scheduler} ({exc})") from None
+        else:
+            self._cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            self._client = Client(self._cluster)
+        futures = [
+            self._client.submit(
+                evaluate_point,
+                p.scenario,
+                p.source,
+                p.frames,
+                p.key,
+                key=f"sei-{p.key}",
+                pure=False,
+            )
+            for p in points
+        ]
+        for future in as_completed(futures):
+            yield future.result()
+
+    def close(self):
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+        cluster = getattr(self, "_cluster", None)
+        if cluster is not None:
+            cluster.close()
+
+
+EXECUTORS: dict[str, type[Executor]] = {cls.name: cls for cls in (LocalExecutor, DaskExecutor)}
+
+
+def make_executor(name: str, workers: int = 1, scheduler: str | None = None) -> Executor:
+    cls = EXECUTORS.get(name)
+    if cls is None:
+        close = difflib.get_close_matches(name, list(EXECUTORS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SeiError(f"unknown executor {name!r}{hint} Known: {', '.join(EXECUTORS)}")
+    if scheduler and name != "dask":
+        raise SeiError("--scheduler needs --executor dask")
+    return cls(workers=workers, scheduler=scheduler)
+
+
+def _done(folder: Path) -> dict | None:
+    marker = folder / "point.json"
+    if not marker.is_file():
+        return None
+    try:
+        info = json.loads(marker.read_text())
+    except json.JSONDecodeError:
+        return None
+    return info if info.get("status") == "ok" else None
+
+
+def _write_point(folder: Path, point: Point, result: PointResult) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    info = {
+        "key": point.key,
+        "label": point.label,
+        "status": "ok" if result.ok else "failed",
+        "error": result.error,
+        "seconds": result.seconds,
+        "code": code_version(),
+        "frames": point.frames,
+    }
+    if result.ok:
+        write_csv(pd.DataFrame(result.summary), folder / "summary.csv")
+        tmp = folder / ".frames.parquet.tmp"
+        tmp.write_bytes(result.frames)
+        tmp.replace(folder / "frames.parquet")
+        run = {
+            "scenario": point.scenario,
+            "source": point.source,
+            "label": point.label,
+            **result.meta,
+            "qos": result.qos,
+        }
+        atomic_write_text(folder / "run.json", json.dumps(run, indent=2, default=str) + "\n")
+    atomic_write_text(folder / "point.json", json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def _prepare(points: list[Point]) -> None:
+    """Work every point needs but should do once: I-SPLIT tables (they need torch)."""
+    from .scenario import scenario_from_dict
+
+    seen: set[str] = set()
+    for p in points:
+        s = scenario_from_dict(p.scenario, p.source)
+        if s.splits.method == "isplit" and "SC" in s.modes:
+            from .interpret.cache import isplit_key, isplit_table
+
+            key = isplit_key(s)
+            if key not in seen:
+                seen.add(key)
+                isplit_table(s)
+
+
+def run_points(
+    points: list[Point],
+    folder: Path,
+    *,
+    executor: str = "local",
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Evaluate every point not already done; returns (points table, rows table, counts).
+
+    The points table has one row per point (its label, status, chosen configuration, error);
+    the rows table one row per (point, configuration) with the point's label columns.
+    """
+    keys = [p.key for p in points]
+    if len(set(keys)) != len(keys):
+        raise SeiError(
+            "two points of the study resolve to the same scenario; drop the duplicate values"
+        )
+    store = folder / "points"
+    store.mkdir(parents=True, exist_ok=True)
+    todo = [p for p in points if _done(store / p.key) is None]
+    reused = len(points) - len(todo)
+    total = len(points)
+    done = reused
+    if progress is not None:
+        progress(done, total, f"{reused} already done" if reused else "")
+    by_key = {p.key: p for p in todo}
+    failed = 0
+    interrupted = False
+    if todo:
+        _prepare(todo)
+        runner = make_executor(executor, workers, scheduler)
+        try:
+            for result in runner.map(todo):
+                info = _write_point(store / result.key, by_key[result.key], result)
+                done += 1
+                if info["status"] != "ok":
+                    failed += 1
+                    log.warning("point %s failed: %s", info["label"], info["error"])
+                if progress is not None:
+                    progress(done, total, _short(by_key[result.key].label))
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            runner.close()
+    table, rows = collect(points, store)
+    counts = {
+        "points": total,
+        "reused": reused,
+        "computed": done - reused,
+        "failed": failed,
+        "interrupted": interrupted,
+    }
+    if interrupted:
+        raise KeyboardInterrupt(counts)
+    return table, rows, counts
+
+
+def _short(label: dict) -> str:
+    return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in label.items())
+
+
+def collect(points: list[Point], store: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read every point's folder into the points table and the per-configuration rows."""
+    table, rows = [], []
+    for index, p in enumerate(points):
+        marker = store / p.key / "point.json"
+        info: dict[str, Any] = (
+            json.loads(marker.read_text())
+            if marker.is_file()
+            else {"status": "missing", "error": ""}
+        )
+        entry = {
+            "point": index,
+            "key": p.key,
+            **{k: _text(v) for k, v in p.label.items()},
+            "status": info["status"],
+            "error": info.get("error", ""),
+        }
+        if info["status"] == "ok":
+            summary = pd.read_csv(store / p.key / "summary.csv")
+            chosen = summary[summary["chosen"]]
+            best = (
+                chosen.iloc[0] if len(chosen) else summary.sort_values(["excess", "score"]).iloc[0]
+            )
+            entry.update(
+                {
+                    "feasible": bool(len(chosen)),
+                    "chosen": best["config"] if len(chosen) else "",
+                    "closest": "" if len(chosen) else best["config"],
+                    "latency_qos": best["latency_qos"],
+                    "accuracy": best["accuracy"],
+                    "bytes_per_frame": best["bytes_per_frame"],
+                    "deadline_miss": best["deadline_miss"],
+                }
+            )
+            for _, r in summary.iterrows():
+                rows.append(
+                    {"point": index, **{k: _text(v) for k, v in p.label.items()}, **r.to_dict()}
+                )
+        table.append(entry)
+    return pd.DataFrame(table), pd.DataFrame(rows)
+
+
+def _text(value) -> str:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)

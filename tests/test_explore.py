@@ -1,0 +1,116 @@
+"""Design-space exploration: spec checks, sampling, Pareto-optimal designs, report."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from splitetimpera.cli import app
+from splitetimpera.errors import ScenarioError
+from splitetimpera.explore import designs, load_spec, run_explore
+
+from .browser import console_errors, render
+
+runner = CliRunner()
+
+
+def _spec(tmp_path, scenario, dimensions: str, extra: str = "") -> object:
+    path = tmp_path / "space.yaml"
+    path.write_text(f"name: space\nbase: {scenario}\nframes: 10\n{extra}dimensions:\n{dimensions}")
+    return path
+
+
+DIMENSIONS = (
+    "  device.slowdown: [1, 30]\n"
+    "  splits.compression: [[none], [int8]]\n"
+    "  network:\n"
+    '    fast: {network.bandwidth: "50 Mbit/s", network.delay: "1 ms"}\n'
+    '    slow: {network.bandwidth: "2 Mbit/s", network.delay: "20 ms", network.loss: "1%"}\n'
+)
+
+
+def test_all_designs_and_seeded_samples(write_scenario, tmp_path):
+    spec = load_spec(_spec(tmp_path, write_scenario(), DIMENSIONS))
+    assert spec.size == 8
+    every = designs(spec)
+    assert len(every) == 8 and len({json.dumps(d[0], sort_keys=True) for d in every}) == 8
+    assert every[0][1] == {
+        "device.slowdown": 1,
+        "splits.compression": ["none"],
+        "network.bandwidth": "50 Mbit/s",
+        "network.delay": "1 ms",
+    }
+    sampled = load_spec(_spec(tmp_path, write_scenario(), DIMENSIONS, "samples: 3\nseed: 4\n"))
+    a, b = designs(sampled), designs(sampled)
+    assert len(a) == 3 and a == b
+    assert all(d in every for d in a)
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "fragment"),
+    [
+        ("  device.speed: [1, 2]\n", "device.speed: unknown key"),
+        (
+            "  device.slowdown: [1, -3]\n",
+            "dimensions.device.slowdown: -3: device.slowdown: must be > 0",
+        ),
+        (
+            '  network:\n    bad: {network.loss: "200%"}\n',
+            "dimensions.network: bad: network.loss: 200% is out of range",
+        ),
+        ("  device.slowdown: []\n", "give at least one alternative"),
+    ],
+)
+def test_spec_mistakes_are_one_line(write_scenario, tmp_path, dimensions, fragment):
+    with pytest.raises(ScenarioError) as info:
+        load_spec(_spec(tmp_path, write_scenario(), dimensions))
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_base(tmp_path):
+    path = _spec(tmp_path, tmp_path / "nope.yaml", DIMENSIONS)
+    result = runner.invoke(app, ["explore", str(path)])
+    assert result.exit_code == 2 and "base: no scenario at" in result.stderr
+
+
+def test_exploration_reports_pareto_designs(write_scenario, tmp_path):
+    spec = load_spec(_spec(tmp_path, write_scenario(), DIMENSIONS))
+    result = run_explore(spec, output=tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "designs.csv")
+    assert len(table) == 8 and (table["status"] == "ok").all()
+    assert table["pareto"].any()
+    pareto = table[table["pareto"]]
+    # no evaluated design beats a Pareto-optimal one on latency, accuracy and bytes at once
+    for _, p in pareto.iterrows():
+        better = table[
+            (table["latency_qos"] <= p["latency_qos"])
+            & (
+                table["accuracy"].fillna(-1)
+                >= (p["accuracy"] if p["accuracy"] == p["accuracy"] else -1)
+            )
+            & (table["bytes_per_frame"] <= p["bytes_per_frame"])
+            & (table["feasible"] >= p["feasible"])
+        ]
+        strictly = better[
+            (better["latency_qos"] < p["latency_qos"])
+            | (better["bytes_per_frame"] < p["bytes_per_frame"])
+        ]
+        assert strictly.empty or not p["feasible"]
+    assert result.to_dict()["evaluated"] == 8
+    again = run_explore(spec, output=tmp_path / "out")
+    assert again.counts["reused"] == 8
+
+
+@pytest.mark.slow
+def test_explore_report_renders(write_scenario, tmp_path):
+    path = _spec(tmp_path, write_scenario(), DIMENSIONS, "samples: 4\n")
+    result = runner.invoke(app, ["explore", str(path), "--output", str(tmp_path / "x"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["evaluated"] == 4 and data["space"] == 8
+    dom, console = render(tmp_path / "x" / "report.html")
+    assert not console_errors(console), console
+    assert "parcoords" in dom and "Pareto-optimal designs" in dom
