@@ -1,0 +1,239 @@
+"""SInGE and the pruning loop: the criterion against direct computations, structural
+correctness through Torch-Pruning, the requested FLOPs, safe saving, the CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch_pruning as tp
+from typer.testing import CliRunner
+
+from splitetimpera.cli import app
+from splitetimpera.data.datasets import load_dataset
+from splitetimpera.errors import SeiError
+from splitetimpera.interpret.prune import PrecomputedImportance, head_cost, head_layers, prune_head
+from splitetimpera.interpret.singe import L1, Random, SInGE, Taylor, make_criterion
+from splitetimpera.models.graph import verify_splits
+from splitetimpera.models.zoo import load_model, save_pruned
+
+from .conftest import SEED
+
+runner = CliRunner()
+
+
+class Tiny(nn.Module):
+    def __init__(self, activation: type[nn.Module] = nn.ReLU):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.relu = activation()
+        self.flat = nn.Flatten()
+        self.fc = nn.Linear(4 * 5 * 5, 3)
+
+    def forward(self, x):
+        return self.fc(self.flat(self.relu(self.conv(x))))
+
+
+@pytest.fixture
+def tiny():
+    torch.manual_seed(SEED)
+    model = Tiny().double().eval()
+    x = torch.randn(6, 2, 5, 5, dtype=torch.float64)
+    y = torch.randint(0, 3, (6,))
+    return model, x, y
+
+
+def _loss_with(model, x, y, layer: str, f: int, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Loss and dL/dW of ``layer`` with filter f's weights scaled by alpha (computed directly)."""
+    m = copy.deepcopy(model)
+    w = m.get_submodule(layer).weight
+    with torch.no_grad():
+        w[f] *= alpha
+    w.requires_grad_(True)
+    loss = F.cross_entropy(m(x), y)
+    (g,) = torch.autograd.grad(loss, w)
+    return loss.detach(), g
+
+
+@pytest.mark.parametrize("layer", ["conv", "fc"])
+def test_singe_equals_a_direct_computation(tiny, layer):
+    model, x, y = tiny
+    m = 5
+    got = SInGE(steps=m).scores(model, [layer], x, y, (2, 5, 5))[layer]
+    weight = model.get_submodule(layer).weight.detach()
+    for f in range(weight.shape[0]):
+        total = 0.0
+        for s in range(1, m + 1):
+            alpha = 1 - (s - 0.5) / m
+            _, g = _loss_with(model, x, y, layer, f, alpha)
+            total += float((weight[f] * g[f]).abs().sum())
+        assert float(got[f]) == pytest.approx(total / m, rel=1e-9)
+
+
+def test_signed_singe_is_ablation(tiny):
+    # a smooth activation: with ReLU the integrand jumps at every kink and the midpoint
+    # rule converges only as 1/m, which hides the identity behind discretisation error
+    _, x, y = tiny
+    torch.manual_seed(SEED)
+    model = Tiny(nn.Tanh).double().eval()
+    signed = SInGE(steps=400, signed=True).scores(model, ["conv"], x, y, (2, 5, 5))["conv"]
+    with torch.no_grad():
+        full = F.cross_entropy(model(x), y)
+    for f in range(4):
+        without, _ = _loss_with(model, x, y, "conv", f, 0.0)
+        assert float(signed[f]) == pytest.approx(float(full - without), rel=1e-5, abs=1e-12)
+
+
+def test_taylor_is_singe_at_the_trained_weights_alone(tiny):
+    model, x, y = tiny
+    taylor = Taylor().scores(model, ["conv", "fc"], x, y, (2, 5, 5))
+    _, g = _loss_with(model, x, y, "conv", 0, 1.0)
+    w = model.conv.weight.detach()
+    assert torch.allclose(taylor["conv"], (w * g).abs().flatten(1).sum(1))
+    l1 = L1().scores(model, ["conv"], x, y, (2, 5, 5))["conv"]
+    assert torch.allclose(l1, w.abs().flatten(1).sum(1))
+    a = Random(seed=1).scores(model, ["conv"], x, y, (2, 5, 5))["conv"]
+    b = Random(seed=1).scores(model, ["conv"], x, y, (2, 5, 5))["conv"]
+    assert torch.equal(a, b)
+
+
+def test_singe_handles_residual_blocks_with_several_crossing_tensors():
+    model = load_model("digits_resnet").module
+    data = load_dataset("digits", "train", (3, 32, 32)).subset(samples=4, seed=SEED)
+    scores = SInGE(steps=2).scores(
+        model, ["layer2.0.conv1", "layer2.0.conv2"], data.images, data.labels, (3, 32, 32)
+    )
+    assert scores["layer2.0.conv1"].shape == (32,) and (scores["layer2.0.conv2"] >= 0).all()
+
+
+def test_importance_sums_coupled_layers():
+    model = load_model("digits_resnet").module
+    graph = tp.DependencyGraph().build_dependency(model, example_inputs=torch.randn(1, 3, 32, 32))
+    ones = {
+        m: torch.ones(m.weight.shape[0])
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear))
+    }
+    group = graph.get_pruning_group(
+        model.layer2[0].conv2, tp.prune_conv_out_channels, idxs=list(range(32))
+    )
+    values = PrecomputedImportance(ones)(group)
+    assert values.shape == (32,) and torch.allclose(values, torch.ones(32, dtype=torch.float64))
+    coupled = sum(1 for dep, _ in group if dep.pruning_fn == tp.prune_conv_out_channels)
+    assert coupled >= 2  # conv2 is tied to the downsample conv through the residual add
+
+
+@pytest.mark.parametrize(
+    ("model_name", "split", "target"),
+    [("digits_vgg", "features", 0.5), ("digits_resnet", "layer3", 0.3)],
+)
+def test_pruned_head_has_the_requested_flops_and_still_splits(model_name, split, target, tmp_path):
+    loaded = load_model(model_name)
+    train = load_dataset("digits", "train", (3, 32, 32))
+    result = prune_head(
+        loaded.module,
+        (3, 32, 32),
+        split,
+        L1(),
+        train.images,
+        train.labels,
+        target_flops=target,
+        finetune_steps=5,
+        seed=SEED,
+    )
+    assert target <= result.flops_reduction <= target + 0.05
+    flops, _ = head_cost(result.model, (3, 32, 32), split)
+    assert flops == result.head_flops_after
+    assert result.model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert max(verify_splits(result.model, (3, 32, 32)).values()) <= 1e-5
+    # the original is untouched
+    assert head_cost(loaded.module, (3, 32, 32), split)[0] == result.head_flops_before
+    # saved without pickled classes, rebuilt by the registry
+    path = save_pruned(
+        result.model, model_name, tmp_path / "pruned.pt", (3, 32, 32), {"num_classes": 10}
+    )
+    again = load_model(str(path))
+    x = torch.randn(3, 3, 32, 32)
+    assert torch.allclose(again.module(x), result.model(x), atol=1e-6)
+
+
+def test_tail_layers_are_not_pruned_as_roots():
+    model = load_model("digits_vgg").module
+    head, tail = head_layers(model, (3, 32, 32), "features.7")
+    assert head == ["features.0", "features.3", "features.7"]  # the cut is after features.7, a conv
+    assert model.classifier[4] in tail
+    whole, last = head_layers(model, (3, 32, 32), "none")
+    assert "classifier.4" not in whole and model.classifier[4] in last
+
+
+def test_bad_inputs():
+    model = load_model("digits_vgg").module
+    train = load_dataset("digits", "train", (3, 32, 32))
+    with pytest.raises(SeiError, match="must be in \\(0, 1\\)"):
+        prune_head(
+            model, (3, 32, 32), "features", L1(), train.images, train.labels, target_flops=1.5
+        )
+    with pytest.raises(SeiError, match="unknown criterion 'sing'; did you mean 'singe'"):
+        make_criterion("sing")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--split", "features.99"], "no inner split 'features.99'"),
+        (
+            ["--split", "features", "--target-flops", "1.2"],
+            "--target-flops: 1.2 is out of range (0, 1)",
+        ),
+        (["--split", "features", "--criterion", "magic"], "unknown criterion 'magic'"),
+    ],
+)
+def test_prune_cli_bad_input(write_scenario, args, fragment):
+    result = runner.invoke(app, ["prune", str(write_scenario()), *args])
+    assert result.exit_code == 2, result.output
+    assert fragment in result.stderr and "Traceback" not in result.output
+
+
+def test_prune_cli_refuses_a_model_without_weights(write_scenario, profiles):
+    from .conftest import write_test_profile
+
+    write_test_profile(profiles, model="resnet18")
+    text = (
+        "name: r\nmodel: {name: resnet18, weights: none}\ndevice: {profile: testhw}\nserver: {profile: testhw}\n"
+        'network: {bandwidth: "10 Mbit/s", delay: "5 ms"}\nworkload: {rate: "5 fps"}\n'
+    )
+    result = runner.invoke(app, ["prune", str(write_scenario(text)), "--split", "layer1"])
+    assert result.exit_code == 2 and "has no trained weights to prune" in result.stderr
+
+
+@pytest.mark.slow
+def test_prune_cli_saves_profiles_and_the_simulator_uses_it(write_scenario, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write_scenario()
+    out = tmp_path / "pruned" / "vgg-l1.pt"
+    result = runner.invoke(
+        app, ["prune", str(path), "--split", "features", "--criterion", "l1", "--target-flops", "0.4",
+              "--finetune-steps", "5", "--output", str(out), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert 0.4 <= summary["flops_reduction"] <= 0.45
+    assert out.is_file() and out.with_suffix(".accuracy.csv").is_file()
+    hardware = summary["hardware"]
+    assert (tmp_path / "profiles" / hardware / "vgg-l1.csv").is_file()
+    monkeypatch.setenv("SEI_PROFILES", str(tmp_path / "profiles"))
+    text = (
+        f"name: pruned\nmodel: {{name: {out}}}\nsplits: {{method: [features]}}\n"
+        f"device: {{profile: {hardware}}}\nserver: {{profile: {hardware}}}\n"
+        'network: {protocol: udp, bandwidth: "10 Mbit/s", delay: "5 ms"}\nworkload: {rate: "5 fps", frames: 5}\n'
+    )
+    sim = runner.invoke(
+        app, ["simulate", str(write_scenario(text, "pruned.yaml")), "--json", "--no-report"]
+    )
+    assert sim.exit_code == 0, sim.output
+    rows = {r["config"]: r for r in json.loads(sim.stdout)["summary"]}
+    assert rows["LC"]["accuracy"] == pytest.approx(summary["accuracy_after"])
