@@ -108,6 +108,10 @@ def load_accuracy(scenario) -> AccuracyTable:
     explicit = Path(model.accuracy) if model.accuracy else None
     if explicit is not None:
         return _summarise(_read(explicit), math.nan, str(explicit))
+    if model.saved:
+        beside = Path(model.name).with_suffix(".accuracy.csv")
+        if beside.is_file():
+            return _summarise(_read(beside), math.nan, str(beside))
     produced = scenario.results_dir / "accuracy.csv"
     if produced.is_file():
         return _summarise(_read(produced), math.nan, str(produced))
@@ -117,12 +121,13 @@ def load_accuracy(scenario) -> AccuracyTable:
         if meta_path.is_file():
             base = float(json.loads(meta_path.read_text()).get("test_accuracy", math.nan))
         shipped = weights_dir() / f"{model.name}.accuracy.csv"
+        label = f"measured with the built-in weights ({shipped.name})"
         if shipped.is_file():
-            return _summarise(_read(shipped), base, str(shipped))
+            return _summarise(_read(shipped), base, label)
         return AccuracyTable(
             base=base,
             table=empty_table().set_index(["split", "compression"]),
-            source=str(meta_path),
+            source=label,
         )
     return AccuracyTable(
         base=math.nan,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -303,42 +304,44 @@ def simulate(
     )
 
 
-def _print_summary(result) -> None:
+def _print_summary(result, limit: int = 15) -> None:
+    """The configurations, feasible ones first (best first), then why the others fail."""
     from .units import format_fraction, format_size, format_time
 
     s = result.scenario
     p = s.qos.percentile
-    table = Table(title=f"{s.name}: {len(result.summary)} configurations", title_justify="left")
-    for col in (
-        "config",
-        "ok",
-        "accuracy",
-        "p50",
-        f"p{p:g}",
-        "miss",
-        "loss",
-        "bytes/frame",
-        "device",
-        "breaks",
-    ):
-        table.add_column(col, no_wrap=col != "breaks")
-    order = result.summary.sort_values("latency_qos", na_position="last")
-    for _, r in order.iterrows():
+    table = result.summary
+    order = pd_order(table)
+    shown = order.head(limit)
+    t = Table(
+        title=f"{s.name}: {len(table)} configurations, {int(table['feasible'].sum())} meet the QoS",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    for col in ("config", "QoS", "acc", "p50", f"p{p:g}", "miss", "bytes/frame"):
+        t.add_column(col, no_wrap=col != "config", overflow="fold")
+    for _, r in shown.iterrows():
         style = "bold green" if r["chosen"] else ("" if r["feasible"] else "dim")
-        table.add_row(
+        t.add_row(
             str(r["config"]),
-            "yes" if r["feasible"] else "no",
-            format_fraction(r["accuracy"]),
-            format_time(r["latency_p50"]),
-            format_time(r["latency_qos"]),
-            format_fraction(r["deadline_miss"]),
-            format_fraction(r["frame_loss"]),
-            format_size(r["bytes_per_frame"]),
-            format_fraction(r["device_util"]),
-            str(r["violations"]),
+            "met" if r["feasible"] else "no",
+            format_fraction(r["accuracy"], 3),
+            format_time(r["latency_p50"], 3),
+            format_time(r["latency_qos"], 3),
+            format_fraction(r["deadline_miss"], 3),
+            format_size(r["bytes_per_frame"], 3),
             style=style,
         )
-    out.print(table)
+    out.print(t)
+    if len(order) > limit:
+        out.print(f"[dim]... and {len(order) - limit} more in summary.csv[/dim]")
+    failing = order[~order["feasible"]].head(5)
+    if len(failing):
+        out.print("Why the closest others fail:")
+        for _, r in failing.iterrows():
+            out.print(f"  {r['config']}: {r['violations']}")
     scaled = []
     if s.device.slowdown != 1:
         scaled.append(f"device profile {s.device.profile} scaled x{s.device.slowdown:g}")
@@ -348,6 +351,13 @@ def _print_summary(result) -> None:
         out.print(f"[yellow]Note:[/yellow] {'; '.join(scaled)} (measured latencies multiplied).")
     colour = "green" if result.qos.chosen else "red"
     out.print(f"[{colour}]{result.qos.explanation}[/{colour}]")
+
+
+def pd_order(table):
+    """Feasible configurations by the objective's score, then the others by how far they miss."""
+    feasible = table[table["feasible"]].sort_values(["score", "config"])
+    others = table[~table["feasible"]].sort_values(["excess", "score", "config"])
+    return __import__("pandas").concat([feasible, others])
 
 
 # --------------------------------------------------------------------------- network
@@ -818,8 +828,12 @@ def prune(
         float, typer.Option(help="Share of the remaining channels removed per pruning step.")
     ] = 0.05,
     steps: Annotated[
-        int, typer.Option(min=1, help="Integration steps m of the SInGE criterion.")
-    ] = 8,
+        int,
+        typer.Option(min=1, help="Integration steps m of the SInGE criterion (cost grows with m)."),
+    ] = 4,
+    samples: Annotated[
+        int, typer.Option(min=1, help="Training images each relevance computation sees.")
+    ] = 16,
     seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to save the pruned model (.pt).")
@@ -830,7 +844,12 @@ def prune(
     ] = True,
     json_: JsonOpt = False,
 ):
-    """Prune the on-device head with SInGE (or a baseline), fine-tune, save and profile it."""
+    """Prune the on-device head with SInGE (or a baseline), fine-tune, save and profile it.
+
+    Entwined: score channels, remove a small share, fine-tune, repeat until the head's
+    FLOPs (or parameters) drop by the target. SInGE's exact per-neuron path costs m passes
+    of the network after each layer per filter: expect minutes on a CPU.
+    """
     from .interpret.prune_command import run_prune
 
     with progress_bar() as bar:
@@ -838,7 +857,7 @@ def prune(
         result = run_prune(
             scenario, split=split, criterion=criterion, target_flops=target_flops,
             target_params=target_params, finetune_steps=finetune_steps, step=step, steps=steps,
-            seed=seed, output=output, profile=profile_hw,
+            samples=samples, seed=seed, output=output, profile=profile_hw,
             progress=lambda d, t, note: bar.update(task, completed=d, total=t, note=note),
         )  # fmt: skip
     if json_:

@@ -224,14 +224,37 @@ class ModelSpec(_Section):
         return value
 
     @property
+    def saved(self) -> bool:
+        """True when ``name`` is a model file written by sei (e.g. a pruned model)."""
+        return self.name.endswith(".pt") or "/" in self.name
+
+    @property
+    def profile_name(self) -> str:
+        """The name its profiles are stored under: the file's stem for a saved model."""
+        return Path(self.name).stem if self.saved else self.name
+
+    @property
     def resolved_weights(self) -> str:
+        if self.saved:
+            return "saved"
         if self.weights is not None:
             return self.weights
         return "builtin" if self.name in REFERENCE_MODELS else "none"
 
     @property
     def resolved_input(self) -> tuple[int, int, int]:
-        return self.input or default_input(self.name)
+        if self.input:
+            return self.input
+        if self.saved:
+            sidecar = Path(self.name).with_suffix(".json")
+            if sidecar.is_file():
+                import json
+
+                shape = json.loads(sidecar.read_text()).get("input_shape")
+                if shape:
+                    return tuple(shape)
+            return default_input(Path(self.name).stem.split("-")[0])
+        return default_input(self.name)
 
 
 class DatasetSpec(_Section):
@@ -671,7 +694,9 @@ def _check_references(scenario: Scenario) -> None:
     from . import profiles
 
     src = scenario.source
-    model = scenario.model.name
+    if scenario.model.saved and not Path(scenario.model.name).is_file():
+        raise ScenarioError(src, "model.name", f"no saved model at {scenario.model.name!r}")
+    model = scenario.model.profile_name
     for section in ("device", "server"):
         spec = getattr(scenario, section)
         try:
@@ -690,9 +715,9 @@ def _check_references(scenario: Scenario) -> None:
                     f"{spec.threads}` or drop the key",
                 )
     weights = scenario.model.resolved_weights
-    if weights not in ("builtin", "none") and not Path(weights).is_file():
+    if weights not in ("builtin", "none", "saved") and not Path(weights).is_file():
         raise ScenarioError(src, "model.weights", f"no checkpoint file at {weights!r}")
-    if weights == "builtin" and model not in REFERENCE_MODELS:
+    if weights == "builtin" and scenario.model.name not in REFERENCE_MODELS:
         raise ScenarioError(
             src,
             "model.weights",

@@ -441,7 +441,7 @@ class Result:
 
 
 def _profiles(scenario) -> tuple[Profile, Profile]:
-    model = scenario.model.name
+    model = scenario.model.profile_name
     device = load_profile(scenario.device.profile, model)
     server = load_profile(scenario.server.profile, model)
     if device.splits != server.splits:
