@@ -4,7 +4,7 @@ A scenario names the model, the data, how split candidates are chosen, the devic
 server, the network, the workload, the QoS constraints and the execution modes to compare.
 Quantities are strings with units (see :mod:`splitetimpera.units`) parsed once, here, into
 SI values: seconds, bytes, bytes per second, events per second, fractions. The full format,
-key by key, is documented in ``docs/scenario.md``.
+key by key, is documented in the README ("Scenario format").
 
 Relative paths in a scenario (weights, dataset path, trace, output) are taken relative to
 the current working directory, like every path given on the command line.

@@ -32,7 +32,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ISPLIT_VERSION = 1
+ISPLIT_VERSION = 2  # 2: float64 on small inputs
 
 
 @lru_cache(maxsize=32)

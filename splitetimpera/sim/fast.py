@@ -7,9 +7,12 @@ packets, retransmissions, lost or not) are cached in memory and on disk, and eac
 draws one of them. Devices still share the link: a transfer cannot finish before the link
 has serialised its bytes behind everything queued ahead of it, so several devices queue.
 
-What is lost against ``packet``: the correlation between successive frames of one
-persistent connection (a draw ignores the previous frame's congestion window) and
-packet-level interleaving between devices (contention is per frame).
+A device's persistent connection (or UDP socket) carries one frame after another, so a
+frame's transfer starts when the device's previous one has ended: a connection that
+cannot keep up builds a queue, as it does at packet level. What is lost against
+``packet``: the correlation between successive frames of one connection (a draw ignores
+the previous frame's congestion window) and packet-level interleaving between devices
+(contention is per frame).
 ``benchmarks/sim_speed.py`` measures the speed-up and the agreement.
 """
 
@@ -114,6 +117,10 @@ class FastTransport:
 
         self.env = env
         self.channel = channel
+        self.sequential = (
+            scenario.network.protocol != "tcp" or scenario.network.connection == "persistent"
+        )
+        self.free = {"up": 0.0, "down": 0.0}
         self.rng = rng
         net = scenario.network
         up, down = _link_params(net)
@@ -159,12 +166,17 @@ class FastTransport:
         i = int(self.rng.integers(draws.n))
         link = self.channel.link(direction)
         now = self.env.now
-        start = link.fast_free if link.fast_free > now else now
+        # one connection (or socket) sends one message after another: a frame waits for
+        # the device's previous one; per-frame connections run side by side
+        begin = max(now, self.free[direction]) if self.sequential else now
+        start = link.fast_free if link.fast_free > begin else begin
         serialised = start + draws.data_wire[i] / link.rate
         link.fast_free = serialised
         link.packets += int(draws.packets[i])
         link.bytes += int(draws.data_wire[i])
-        done_at = max(now + draws.duration[i], serialised + link.delay)
+        done_at = max(begin + draws.duration[i], serialised + link.delay)
+        # the sender is free once the last byte has left, a propagation delay before it lands
+        self.free[direction] = done_at - link.delay
         record.wire_bytes += int(draws.wire[i])
         record.packets += int(draws.packets[i])
         record.retransmissions += int(draws.retx[i])

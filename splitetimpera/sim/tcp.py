@@ -8,15 +8,19 @@ the sender's state and the peer's receiver):
   ssthresh (initially unbounded), then congestion avoidance by the named congestion
   control (:data:`CONGESTION_CONTROLS`: ``reno``, ``cubic``).
 * The receiver acknowledges every segment (Linux's quick-ACK mode) on the reverse link;
-  ACKs carry the cumulative point and a SACK of the segment that triggered them.
-* Loss detection: three duplicate ACKs or, with SACK, a segment three segments below the
-  highest SACKed one (forward acknowledgement) is deemed lost; fast retransmit then enters
-  recovery once per window: ssthresh and cwnd drop as the congestion control says, lost
-  segments are retransmitted first while the pipe (segments in flight) is below cwnd.
+  ACKs carry the cumulative point, a SACK of the segment that triggered them, and the
+  echo of its send time (TCP timestamps), so every ACK gives an RTT sample.
+* Loss detection as Linux's RACK: a transmission sent before one that has since been
+  delivered is lost (the link is FIFO), once three segments are SACKed (three duplicate
+  ACKs) or a reordering window of min_RTT/4 has passed; lost retransmissions are caught
+  the same way. Recovery starts once per window: ssthresh and cwnd drop as the congestion
+  control says, and lost segments are resent first while the pipe is below cwnd.
+* Tail loss probe: with nothing new to send, a probe goes out after 2 SRTT (+200 ms when a
+  single segment is in flight, Linux's delayed-ACK allowance), so losses at the end of a
+  message are found without waiting for the RTO.
 * Retransmission timeout: RTO = SRTT + max(4 RTTVAR, 200 ms) as Linux computes it
-  (RFC 6298 estimator, Karn's rule), 1 s before the first sample, doubled on each
-  expiry up to 120 s; on expiry cwnd falls to 1 segment and every unSACKed segment in
-  flight is resent.
+  (RFC 6298 estimator), 1 s before the first sample, doubled on each expiry up to 120 s;
+  on expiry cwnd falls to 1 segment and every unSACKed segment in flight is resent.
 * Connection set-up: SYN and SYN-ACK (60 B with options); a lost SYN or SYN-ACK is
   retried after 1 s, then 2 s, 4 s, ... A connection is ``persistent`` (one per device,
   opened at time 0) or ``per-frame`` (a new one for every frame; the result returns on
@@ -24,9 +28,11 @@ the sender's state and the peer's receiver):
   halved for each RTO of idleness, down to the initial window, and ssthresh is kept (at
   least 3/4 of the old cwnd), as Linux's ``tcp_cwnd_restart`` does.
 
-Not modelled: delayed ACKs, Nagle, HyStart, PRR's gradual reduction, timestamps-based RTT
-on retransmissions, FIN tear-down (it does not delay the data). ``docs/network.md`` says
-why each is left out.
+Not modelled: delayed ACKs and Nagle (an application that writes one message and waits is
+not delayed by them in quick-ACK mode), HyStart (it only ends slow start earlier on a
+queue that builds), PRR's gradual cwnd reduction (cwnd drops at once), the 12 bytes of
+the timestamp option, and FIN tear-down (it does not delay the data). The README's
+"Network model" section compares the result with ns-3.
 """
 
 from __future__ import annotations

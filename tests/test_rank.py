@@ -1,0 +1,102 @@
+"""sei rank: the table and figure it writes, its cache, the accuracy table, bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from splitetimpera.cli import app
+from splitetimpera.interpret import rank_command
+
+from .browser import console_errors, render
+
+runner = CliRunner()
+
+SCENARIO = (
+    "name: ranked\nmodel: {name: digits_vgg}\ndataset: {name: digits, samples: 120}\n"
+    "splits: {method: isplit, top_k: 2, compression: [none, int8]}\n"
+    "device: {profile: testhw}\nserver: {profile: testhw}\n"
+    'network: {bandwidth: "10 Mbit/s", delay: "5 ms"}\nworkload: {rate: "5 fps", frames: 5}\n'
+)
+
+
+def test_rank_writes_table_and_figure_and_is_cached(write_scenario, tmp_path, monkeypatch):
+    path = write_scenario(SCENARIO)
+    result = runner.invoke(app, ["rank", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    folder = tmp_path / "results" / "ranked"
+    table = pd.read_csv(folder / "isplit.csv")
+    assert list(table.columns) == list(rank_command.LAYER_COLUMNS)
+    assert table["split"].tolist()[0] == "features.0" and len(table) == 25
+    assert (
+        data["candidates"] == table[table["isplit_candidate"]].sort_values("rank")["split"].tolist()
+    )
+    assert table["cde_candidate"].any() and (table["images"] == 120).all()
+    assert set(data["best_per_class"]) == {str(c) for c in range(10)}
+    # a second run reads the cache: computing again would fail here
+    monkeypatch.setattr(rank_command, "compute_isplit", lambda *a, **k: pytest.fail("recomputed"))
+    started = time.perf_counter()
+    again = runner.invoke(app, ["rank", str(path), "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["candidates"] == data["candidates"]
+    assert time.perf_counter() - started < 5
+
+
+def test_class_subsets_and_accuracy_table(write_scenario, tmp_path):
+    path = write_scenario(SCENARIO)
+    result = runner.invoke(
+        app, ["rank", str(path), "--classes", "1,7", "--accuracy", "--top", "1", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["classes"] == [1, 7]
+    accuracy = pd.read_csv(tmp_path / "results" / "ranked" / "accuracy.csv")
+    assert set(accuracy["compression"]) == {"none", "int8"}
+    full = accuracy[(accuracy["split"] == "output")]
+    from splitetimpera.data.datasets import load_dataset
+
+    test = load_dataset("digits", "test", (3, 32, 32))
+    assert full["samples"].item() == int(((test.labels == 1) | (test.labels == 7)).sum())
+    assert (accuracy["accuracy"] > 0.9).all()
+    # the simulator now reads these accuracies for this scenario's results folder
+    sim = runner.invoke(app, ["simulate", str(path), "--json", "--no-report"])
+    rows = {r["config"]: r for r in json.loads(sim.stdout)["summary"]}
+    assert rows["LC"]["accuracy"] == pytest.approx(full["accuracy"].item())
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--classes", "3,12"], "dataset.classes: 12 is not a digits class"),
+        (["--classes", ","], "--classes: an empty class subset"),
+        (["--samples", "0"], "dataset.samples: must be > 0"),
+    ],
+)
+def test_bad_input(write_scenario, args, fragment):
+    result = runner.invoke(app, ["rank", str(write_scenario(SCENARIO)), *args])
+    assert result.exit_code == 2, result.output
+    assert fragment in result.stderr and "Traceback" not in result.output
+
+
+def test_accuracy_needs_trained_weights(write_scenario, profiles):
+    from .conftest import write_test_profile
+
+    write_test_profile(profiles, model="resnet18")
+    text = SCENARIO.replace("digits_vgg", "resnet18").replace(
+        "model: {name: resnet18}", "model: {name: resnet18, weights: none, input: 3x32x32}"
+    )
+    result = runner.invoke(app, ["rank", str(write_scenario(text)), "--accuracy"])
+    assert result.exit_code == 2 and "accuracy needs trained weights" in result.stderr
+
+
+@pytest.mark.slow
+def test_rank_figure_renders(write_scenario, tmp_path):
+    runner.invoke(app, ["rank", str(write_scenario(SCENARIO))])
+    dom, console = render(tmp_path / "results" / "ranked" / "isplit.html")
+    assert not console_errors(console), console
+    assert "I-SPLIT candidates" in dom and "log10 CUI" in dom
