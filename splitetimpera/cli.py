@@ -119,6 +119,25 @@ def progress_bar(transient: bool = True) -> Progress:
     )
 
 
+def with_progress(title: str, work, *args, transient: bool = True, **kwargs):
+    """Run ``work(*args, progress=..., **kwargs)`` under a progress bar on stderr."""
+    with progress_bar(transient) as bar:
+        task = bar.add_task(title, total=None, note="")
+
+        def tick(done: int, total: int | None, note: str = "") -> None:
+            bar.update(task, completed=done, total=total, note=note)
+
+        return work(*args, progress=tick, **kwargs)
+
+
+def emit(result, as_json: bool) -> None:
+    """A result with ``to_dict`` and ``print``: JSON on stdout, or its own rendering."""
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        result.print(out)
+
+
 def _force_progress() -> bool:
     import os
 
@@ -218,17 +237,9 @@ def validate(
         "workload", f"{wl.arrival} {rate}, {wl.frames} frames/device, deadline {deadline}"
     )
     q = s.qos
-    limits = []
-    if q.min_accuracy is not None:
-        limits.append(f"accuracy >= {format_fraction(q.min_accuracy)}")
-    if q.max_latency is not None:
-        limits.append(f"p{q.percentile:g} latency <= {format_time(q.max_latency)}")
-    if q.max_deadline_miss is not None:
-        limits.append(f"deadline miss <= {format_fraction(q.max_deadline_miss)}")
-    if q.min_throughput is not None:
-        limits.append(f"throughput >= {q.min_throughput:g} fps")
-    if q.max_device_utilization is not None:
-        limits.append(f"device load <= {format_fraction(q.max_device_utilization)}")
+    from .qos import describe_limits
+
+    limits = describe_limits(q)
     table.add_row("qos", f"{'; '.join(limits) or 'no constraints'}; objective {q.objective}")
     table.add_row("modes", ", ".join(s.modes))
     table.add_row("output", str(s.results_dir))
@@ -274,13 +285,7 @@ def simulate(
     if fidelity is not None:
         overrides["network.fidelity"] = fidelity.value
     s = load_scenario(scenario, overrides)
-    with progress_bar() as bar:
-        task = bar.add_task("simulating", total=None, note="")
-
-        def tick(done: int, total: int, config: str) -> None:
-            bar.update(task, completed=done, total=total, note=config)
-
-        result = run_simulation(s, frames=frames, progress=tick)
+    result = with_progress("simulating", run_simulation, s, frames=frames)
     folder = result.write(output, report=report)
     from .suggest import suggestion
 
@@ -460,11 +465,7 @@ def channel(
         ),
         gap=gap_s,
     )
-    with progress_bar() as bar:
-        task = bar.add_task("transfers", total=reps, note="")
-        table = measure_transfers(
-            setup, reps, seed, progress=lambda d, t: bar.update(task, completed=d)
-        )
+    table = with_progress("transfers", measure_transfers, setup, reps, seed)
     stats = describe(table)
     stats.update(
         {
@@ -550,13 +551,7 @@ def splits(
     if verify:
         from .models.graph import verify_splits
 
-        with progress_bar() as bar:
-            task = bar.add_task("verifying", total=len(points), note="")
-            diffs = verify_splits(
-                loaded.module,
-                loaded.input_shape,
-                progress=lambda d, t, n: bar.update(task, completed=d, note=n),
-            )
+        diffs = with_progress("verifying", verify_splits, loaded.module, loaded.input_shape)
         for row in rows:
             row["max_abs_diff"] = diffs.get(row["split"])
         failures = [
@@ -660,22 +655,11 @@ def profile(
     """Measure head and tail latency at every split point; write profiles/<hardware>/<model>.csv."""
     from .models.profile import profile_model
 
-    with progress_bar() as bar:
-        task = bar.add_task("profiling", total=None, note="")
-        result = profile_model(
-            model,
-            device=device.value,
-            threads=threads,
-            batch=batch,
-            repeats=repeats,
-            warmup=warmup,
-            input_shape=_shape(input),
-            weights=weights,
-            hardware=hardware,
-            folder=out_dir,
-            single_only=single,
-            progress=lambda d, t, n: bar.update(task, completed=d, total=t, note=n),
-        )
+    result = with_progress(
+        "profiling", profile_model, model, device=device.value, threads=threads, batch=batch,
+        repeats=repeats, warmup=warmup, input_shape=_shape(input), weights=weights,
+        hardware=hardware, folder=out_dir, single_only=single,
+    )  # fmt: skip
     meta = result.meta
     if json_:
         print_json({"path": str(result.path), "meta": meta, "splits": records(result.table)})
@@ -731,12 +715,10 @@ def train(
     """Train a reference model on the built-in dataset (seeded, reproducible)."""
     from .models.train import train_reference
 
-    with progress_bar() as bar:
-        task = bar.add_task(f"training {model}", total=None, note="")
-        record = train_reference(
-            model, dataset=dataset.value, epochs=epochs, seed=seed, output=output,
-            progress=lambda d, t, note: bar.update(task, completed=d, total=t, note=note),
-        )  # fmt: skip
+    record = with_progress(
+        f"training {model}", train_reference, model, dataset=dataset.value, epochs=epochs,
+        seed=seed, output=output,
+    )  # fmt: skip
     if json_:
         print_json(record)
         return
@@ -786,16 +768,11 @@ def rank(
     """Rank split points by I-SPLIT's cumulative importance (CUI); write table and plot."""
     from .interpret.rank_command import run_rank
 
-    with progress_bar() as bar:
-        task = bar.add_task("ranking", total=None, note="")
-        result = run_rank(
-            scenario, samples=samples, classes=_classes(classes), with_accuracy=accuracy, top=top,
-            progress=lambda d, t, note: bar.update(task, completed=d, total=t, note=note),
-        )  # fmt: skip
-    if json_:
-        print_json(result.to_dict())
-        return
-    result.print(out)
+    result = with_progress(
+        "ranking", run_rank, scenario, samples=samples, classes=_classes(classes),
+        with_accuracy=accuracy, top=top,
+    )  # fmt: skip
+    emit(result, json_)
 
 
 class Criterion(str, Enum):
@@ -852,14 +829,11 @@ def prune(
     """
     from .interpret.prune_command import run_prune
 
-    with progress_bar() as bar:
-        task = bar.add_task("pruning", total=None, note="")
-        result = run_prune(
-            scenario, split=split, criterion=criterion, target_flops=target_flops,
-            target_params=target_params, finetune_steps=finetune_steps, step=step, steps=steps,
-            samples=samples, seed=seed, output=output, profile=profile_hw,
-            progress=lambda d, t, note: bar.update(task, completed=d, total=t, note=note),
-        )  # fmt: skip
+    result = with_progress(
+        "pruning", run_prune, scenario, split=split, criterion=criterion,
+        target_flops=target_flops, target_params=target_params, finetune_steps=finetune_steps,
+        step=step, steps=steps, samples=samples, seed=seed, output=output, profile=profile_hw,
+    )  # fmt: skip
     if json_:
         print_json(result)
         return
@@ -922,17 +896,11 @@ def sweep(
     from .sweep import parse_grid, run_sweep
 
     axes = parse_grid(grid, scenario)
-    with progress_bar(transient=False) as bar:
-        task = bar.add_task("sweep", total=None, note="")
-        result = run_sweep(
-            scenario, axes, executor=executor.value, workers=workers, scheduler=scheduler,
-            frames=frames, output=output,
-            progress=lambda d, t, note: bar.update(task, completed=d, total=t, note=note),
-        )  # fmt: skip
-    if json_:
-        print_json(result.to_dict())
-        return
-    result.print(out)
+    result = with_progress(
+        "sweep", run_sweep, scenario, axes, transient=False, executor=executor.value,
+        workers=workers, scheduler=scheduler, frames=frames, output=output,
+    )  # fmt: skip
+    emit(result, json_)
 
 
 @app.command()
@@ -964,17 +932,11 @@ def explore(
     from .explore import load_spec, run_explore
 
     design = load_spec(spec)
-    with progress_bar(transient=False) as bar:
-        task = bar.add_task("explore", total=None, note="")
-        result = run_explore(
-            design, samples=samples, executor=executor.value, workers=workers,
-            scheduler=scheduler, output=output,
-            progress=lambda d, t, note: bar.update(task, completed=d, total=t, note=note),
-        )  # fmt: skip
-    if json_:
-        print_json(result.to_dict())
-        return
-    result.print(out)
+    result = with_progress(
+        "explore", run_explore, design, transient=False, samples=samples,
+        executor=executor.value, workers=workers, scheduler=scheduler, output=output,
+    )  # fmt: skip
+    emit(result, json_)
 
 
 @app.command()

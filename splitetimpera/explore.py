@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ScenarioError, SeiError
+from .errors import ScenarioError
 from .qos import pareto_front
 from .results import atomic_write_text, write_csv
 from .scenario import _read_yaml, apply_overrides, load_scenario, read_raw, scenario_from_dict
-from .study import Point, code_version, collect, run_points
+from .study import Point, code_version, run_points
 from .sweep import check_key
 
 __all__ = ["ExploreSpec", "load_spec", "designs", "run_explore", "ExploreResult", "rewrite_report"]
@@ -225,25 +225,18 @@ def run_explore(
     ]
     folder = Path(output) if output else Path(base.output) / f"{spec.name}-explore"
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        table, rows, counts = run_points(
-            points,
-            folder,
-            executor=executor,
-            workers=workers,
-            scheduler=scheduler,
-            progress=progress,
-        )
-    except KeyboardInterrupt:
-        table, rows = collect(points, folder / "points")
-        _write(folder, spec, base, table, rows, {"interrupted": True})
-        raise SeiError(
-            f"interrupted: {int((table['status'] == 'ok').sum())} of {len(points)} designs are done and kept in "
-            f"{folder}; run the same command again to finish"
-        ) from None
+    marked: dict[str, pd.DataFrame] = {}
+
+    def finish(table, rows, counts) -> None:
+        seconds = time.perf_counter() - started
+        marked["table"] = _write(folder, spec, base, table, rows, {**counts, "seconds": seconds})
+
+    _, _, counts = run_points(
+        points, folder, executor=executor, workers=workers, scheduler=scheduler,
+        progress=progress, finish=finish,
+    )  # fmt: skip
     seconds = time.perf_counter() - started
-    table = _write(folder, spec, base, table, rows, {**counts, "seconds": seconds})
-    return ExploreResult(folder, spec, table, counts, seconds)
+    return ExploreResult(folder, spec, marked["table"], counts, seconds)
 
 
 def _mark_pareto(table: pd.DataFrame) -> pd.DataFrame:

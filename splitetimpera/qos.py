@@ -18,7 +18,15 @@ import pandas as pd
 
 from .units import format_fraction, format_time
 
-__all__ = ["Constraint", "CONSTRAINTS", "Violation", "QosResult", "match", "pareto_front"]
+__all__ = [
+    "Constraint",
+    "CONSTRAINTS",
+    "Violation",
+    "QosResult",
+    "match",
+    "pareto_front",
+    "describe_limits",
+]
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,16 @@ def _violations(row: pd.Series, qos) -> list[Violation]:
                 c.key, value, limit, excess, f"{label} {c.show(value)} {sign} {c.show(limit)}"
             )
         )
+    return out
+
+
+def describe_limits(qos) -> list[str]:
+    """The scenario's constraints as short phrases: ``p95 latency ≤ 40 ms``."""
+    out = []
+    for c in CONSTRAINTS:
+        limit = getattr(qos, c.key)
+        if limit is not None:
+            out.append(f"{_label(c, qos.percentile)} {'≤' if c.upper else '≥'} {c.show(limit)}")
     return out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .qos import describe_limits
 from .sim.frames import STAGES
 from .units import format_fraction, format_rate, format_size, format_time
 
@@ -359,28 +360,44 @@ def _fixed(table: pd.DataFrame, axes, keep: set[str]) -> tuple[pd.DataFrame, str
     return out, ("other keys at " + ", ".join(notes)) if notes else ""
 
 
+def _grid(table: pd.DataFrame, ax_x, ax_y, axes):
+    """(xs, ys, cell, note): ``cell(x, y)`` is the point's row there, or None."""
+    sub, note = _fixed(table, axes, {ax_x.key, ax_y.key})
+    by = {(str(r[ax_x.key]), str(r[ax_y.key])): r for _, r in sub.iterrows()}
+    return (
+        [str(v) for v in ax_x.values],
+        [str(v) for v in ax_y.values],
+        lambda x, y: by.get((x, y)),
+        note,
+    )
+
+
+def _heatmap_layout(fig: go.Figure, title: str, ax_x, ax_y, rows: int) -> go.Figure:
+    fig.update_layout(
+        title=title, xaxis_title=ax_x.key, yaxis_title=ax_y.key, height=max(360, 70 * rows + 160),
+        xaxis=dict(type="category"), yaxis=dict(type="category"), margin=dict(l=10, r=10, t=60, b=40),
+    )  # fmt: skip
+    return fig
+
+
 def _chosen_heatmap(
     table: pd.DataFrame, ax_x, ax_y, axes, category_colors: dict[str, str]
 ) -> go.Figure:
-    sub, note = _fixed(table, axes, {ax_x.key, ax_y.key})
-    xs = [str(v) for v in ax_x.values]
-    ys = [str(v) for v in ax_y.values]
+    xs, ys, cell, note = _grid(table, ax_x, ax_y, axes)
     cats = list(category_colors)
     z, text, hover = [], [], []
     for y in ys:
         zrow, trow, hrow = [], [], []
         for x in xs:
-            cell = sub[(sub[ax_x.key].astype(str) == x) & (sub[ax_y.key].astype(str) == y)]
-            if cell.empty or cell.iloc[0]["status"] != "ok":
+            r = cell(x, y)
+            if r is None or r["status"] != "ok":
                 zrow.append(None)
-                trow.append("failed" if not cell.empty else "")
-                hrow.append(str(cell.iloc[0]["error"]) if not cell.empty else "missing")
+                trow.append("" if r is None else "failed")
+                hrow.append("missing" if r is None else str(r["error"]))
                 continue
-            r = cell.iloc[0]
             name = r["chosen"] if r["feasible"] else _NONE
             zrow.append(cats.index(name))
-            label = name if r["feasible"] else f"none<br>(closest {r['closest']})"
-            trow.append(label)
+            trow.append(name if r["feasible"] else f"none<br>(closest {r['closest']})")
             hrow.append(
                 f"{name}: p-latency {format_time(r['latency_qos'])}, accuracy {format_fraction(r['accuracy'])}"
             )
@@ -397,25 +414,18 @@ def _chosen_heatmap(
             colorbar=dict(tickvals=list(range(n)), ticktext=cats, title="chosen"),
         )
     )  # fmt: skip
-    fig.update_layout(
-        title=f"Chosen configuration over {ax_x.key} and {ax_y.key}" + (f" ({note})" if note else ""),
-        xaxis_title=ax_x.key, yaxis_title=ax_y.key, height=max(360, 70 * len(ys) + 160),
-        xaxis=dict(type="category"), yaxis=dict(type="category"), margin=dict(l=10, r=10, t=60, b=40),
-    )  # fmt: skip
-    return fig
+    title = f"Chosen configuration over {ax_x.key} and {ax_y.key}" + (f" ({note})" if note else "")
+    return _heatmap_layout(fig, title, ax_x, ax_y, len(ys))
 
 
 def _latency_heatmap(table: pd.DataFrame, ax_x, ax_y, axes, percentile: float) -> go.Figure:
-    sub, note = _fixed(table, axes, {ax_x.key, ax_y.key})
-    xs = [str(v) for v in ax_x.values]
-    ys = [str(v) for v in ax_y.values]
+    xs, ys, cell, note = _grid(table, ax_x, ax_y, axes)
     z, text = [], []
     for y in ys:
         zrow, trow = [], []
         for x in xs:
-            cell = sub[(sub[ax_x.key].astype(str) == x) & (sub[ax_y.key].astype(str) == y)]
-            ok = not cell.empty and cell.iloc[0]["status"] == "ok"
-            value = float(cell.iloc[0]["latency_qos"]) * 1e3 if ok else None
+            r = cell(x, y)
+            value = float(r["latency_qos"]) * 1e3 if r is not None and r["status"] == "ok" else None
             zrow.append(value)
             trow.append(f"{value:.3g} ms" if value is not None and not math.isnan(value) else "")
         z.append(zrow)
@@ -426,12 +436,10 @@ def _latency_heatmap(table: pd.DataFrame, ax_x, ax_y, axes, percentile: float) -
             colorbar=dict(title="ms"), hovertemplate=f"{ax_x.key}=%{{x}}<br>{ax_y.key}=%{{y}}<br>%{{z:.3g}} ms<extra></extra>",
         )
     )  # fmt: skip
-    fig.update_layout(
-        title=f"p{percentile:g} latency of the chosen (or closest) configuration" + (f" ({note})" if note else ""),
-        xaxis_title=ax_x.key, yaxis_title=ax_y.key, height=max(360, 70 * len(ys) + 160),
-        xaxis=dict(type="category"), yaxis=dict(type="category"), margin=dict(l=10, r=10, t=60, b=40),
-    )  # fmt: skip
-    return fig
+    title = f"p{percentile:g} latency of the chosen (or closest) configuration" + (
+        f" ({note})" if note else ""
+    )
+    return _heatmap_layout(fig, title, ax_x, ax_y, len(ys))
 
 
 def _lines(
@@ -517,13 +525,7 @@ def sweep_report(base, axes, table: pd.DataFrame, rows: pd.DataFrame) -> str:
         f"<div class='card'>{table_html(table, columns, {'latency_qos': f'latency p{percentile:g}'})}</div>"
     )
     qos = base.qos
-    limits = []
-    if qos.min_accuracy is not None:
-        limits.append(f"accuracy ≥ {format_fraction(qos.min_accuracy)}")
-    if qos.max_latency is not None:
-        limits.append(f"p{percentile:g} latency ≤ {format_time(qos.max_latency)}")
-    if qos.max_deadline_miss is not None:
-        limits.append(f"deadline misses ≤ {format_fraction(qos.max_deadline_miss)}")
+    limits = describe_limits(qos)
     subtitle = html.escape(
         f"scenario {base.source or base.name}; swept: {', '.join(a.key for a in axes)}; QoS: {'; '.join(limits) or 'none'}"
     )

@@ -307,11 +307,14 @@ def run_points(
     workers: int = 1,
     scheduler: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    finish: Callable[[pd.DataFrame, pd.DataFrame, dict], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Evaluate every point not already done; returns (points table, rows table, counts).
 
     The points table has one row per point (its label, status, chosen configuration, error);
     the rows table one row per (point, configuration) with the point's label columns.
+    ``finish(points, rows, counts)`` writes the study's combined outputs; it runs after a
+    Ctrl-C too, and then a one-line :class:`SeiError` says how much is kept.
     """
     keys = [p.key for p in points]
     if len(set(keys)) != len(keys):
@@ -353,8 +356,14 @@ def run_points(
         "failed": failed,
         "interrupted": interrupted,
     }
+    if finish is not None:
+        finish(table, rows, counts)
     if interrupted:
-        raise KeyboardInterrupt(counts)
+        kept = int((table["status"] == "ok").sum())
+        raise SeiError(
+            f"interrupted: {kept} of {total} points are done and kept in {folder}; "
+            "run the same command again to finish"
+        )
     return table, rows, counts
 
 

@@ -212,28 +212,16 @@ def run_sweep(
         "code": code_version(),
         "qos": base.qos.model_dump(mode="json"),
     }
-    try:
-        table, rows, counts = run_points(
-            points,
-            folder,
-            executor=executor,
-            workers=workers,
-            scheduler=scheduler,
-            progress=progress,
-        )
-    except KeyboardInterrupt as stop:
-        from .study import collect
 
-        table, rows = collect(points, folder / "points")
-        _write(folder, meta, axes, table, rows, base, time.perf_counter() - started)
-        counts = stop.args[0] if stop.args else {}
-        raise SeiError(
-            f"interrupted: {int((table['status'] == 'ok').sum())} of {len(points)} points are done and kept "
-            f"in {folder}; run the same command again to finish"
-        ) from None
-    seconds = time.perf_counter() - started
-    _write(folder, {**meta, "counts": counts, "seconds": seconds}, axes, table, rows, base, seconds)
-    return SweepResult(folder, axes, table, rows, counts, seconds)
+    def finish(table, rows, counts) -> None:
+        seconds = time.perf_counter() - started
+        _write(folder, {**meta, "counts": counts, "seconds": seconds}, axes, table, rows, base)
+
+    table, rows, counts = run_points(
+        points, folder, executor=executor, workers=workers, scheduler=scheduler,
+        progress=progress, finish=finish,
+    )  # fmt: skip
+    return SweepResult(folder, axes, table, rows, counts, time.perf_counter() - started)
 
 
 def _write(
@@ -243,7 +231,6 @@ def _write(
     table: pd.DataFrame,
     rows: pd.DataFrame,
     base,
-    seconds: float,
 ) -> None:
     write_csv(table, folder / "points.csv")
     if not rows.empty:
