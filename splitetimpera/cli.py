@@ -945,6 +945,7 @@ def report(
     results_dir: Annotated[
         Path, typer.Argument(help="A folder written by simulate, sweep or explore.")
     ],
+    json_: JsonOpt = False,
 ):
     """(Re)write the HTML report of a results folder from its files."""
     from .results import atomic_write_text
@@ -964,7 +965,10 @@ def report(
         result = read_result(results_dir)
         path = results_dir / "report.html"
         atomic_write_text(path, simulation_report(result))
-    out.print(f"Wrote {path}")
+    if json_:
+        print_json({"report": str(path)})
+    else:
+        out.print(f"Wrote {path}")
 
 
 def main() -> None:

@@ -164,9 +164,15 @@ def parse(text: object, kind: Kind | str) -> float:
     table = _unit_table(kind)
     factor = table.get(parsed.unit)
     if factor is None:
+        ambiguous = _AMBIGUOUS.match(parsed.unit) if kind in (Kind.SIZE, Kind.RATE) else None
+        if ambiguous:
+            prefix = ambiguous.group("prefix") or ""
+            rate = "/s" if ambiguous.group("rate") else ""
+            raise UnitError(
+                f"{text.strip()!r}: {parsed.unit!r} is ambiguous: write {prefix}bit{rate} for bits "
+                f"or {prefix}B{rate} for bytes"
+            )
         hint = ""
-        if kind in (Kind.SIZE, Kind.RATE) and _AMBIGUOUS.match(parsed.unit):
-            hint = " ('b' is ambiguous: write B for bytes or bit for bits)"
         known = ", ".join(sorted(table, key=lambda u: (table[u], u)))
         raise UnitError(
             f"{text.strip()!r}: unknown {kind.value} unit {parsed.unit!r}{hint}; "

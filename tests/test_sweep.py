@@ -207,3 +207,21 @@ def test_wifi_sweep_report_renders_in_a_browser(tmp_path, monkeypatch):
     dom, console = render(tmp_path / "sim" / "report.html")
     assert not console_errors(console), console
     assert "Latency breakdown" in dom and dom.count('class="main-svg"') >= 3
+
+
+def test_report_rewrites_sweep_and_exploration_reports(write_scenario, tmp_path):
+    path = write_scenario()
+    run_sweep(path, parse_grid([GRID[1]], path), frames=5, output=tmp_path / "s")
+    (tmp_path / "s" / "report.html").unlink()
+    result = runner.invoke(app, ["report", str(tmp_path / "s"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["report"] == str(tmp_path / "s" / "report.html")
+    assert "Chosen configuration" in (tmp_path / "s" / "report.html").read_text()
+    spec = tmp_path / "space.yaml"
+    spec.write_text(f"name: x\nbase: {path}\nframes: 5\ndimensions:\n  device.slowdown: [1, 2]\n")
+    assert (
+        runner.invoke(app, ["explore", str(spec), "--output", str(tmp_path / "e")]).exit_code == 0
+    )
+    (tmp_path / "e" / "report.html").unlink()
+    assert runner.invoke(app, ["report", str(tmp_path / "e")]).exit_code == 0
+    assert "Pareto-optimal designs" in (tmp_path / "e" / "report.html").read_text()
