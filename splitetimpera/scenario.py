@@ -366,7 +366,8 @@ Loss = Annotated[
 class NetworkSpec(_Section):
     """The channel between the devices and the server."""
 
-    protocol: Literal["tcp", "udp"] = "tcp"
+    #: A transport by name (see ``splitetimpera.sim.transport.TRANSPORTS``: tcp, udp).
+    protocol: str = "tcp"
     #: TCP congestion control, by name (see ``splitetimpera.sim.tcp.CONGESTION_CONTROLS``).
     congestion: str = "cubic"
     bandwidth: Rate
@@ -386,6 +387,18 @@ class NetworkSpec(_Section):
     #: ``packet``: every packet is simulated; ``fast``: per-frame transfer times drawn from
     #: distributions the packet model computes once per link and caches.
     fidelity: Literal["packet", "fast"] = "packet"
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol(cls, value: str) -> str:
+        from .sim import tcp, udp  # noqa: F401  (registers the built-in transports)
+        from .sim.transport import TRANSPORTS
+
+        if value not in TRANSPORTS:
+            close = difflib.get_close_matches(value, list(TRANSPORTS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{value!r} is not allowed; allowed: {', '.join(TRANSPORTS)}{hint}")
+        return value
 
     @field_validator("congestion")
     @classmethod

@@ -303,3 +303,26 @@ def test_simulator_does_not_import_torch(profiles):
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_transport_registered_by_name_can_be_named_in_a_scenario(profiles):
+    from splitetimpera.errors import ScenarioError
+    from splitetimpera.sim.transport import TRANSPORTS, register_transport
+    from splitetimpera.sim.udp import UdpTransport
+
+    @register_transport
+    class Teleport(UdpTransport):
+        """A protocol whose messages arrive at once (for the test)."""
+
+        name = "teleport"
+
+        def send(self, direction, nbytes, record):
+            return self.env.timeout(0, True)
+
+    try:
+        result = simulate(_scenario(profiles, **{"network.protocol": "teleport", "modes": ["RC"]}))
+        assert np.allclose(result.frames["latency"], 5 * 0.002)  # the whole model on the server
+    finally:
+        TRANSPORTS.pop("teleport")
+    with pytest.raises(ScenarioError, match="'teleport' is not allowed; allowed: tcp, udp"):
+        _scenario(profiles, **{"network.protocol": "teleport"})

@@ -21,7 +21,7 @@ import math
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -192,20 +192,6 @@ def plan(
     return out
 
 
-@dataclass
-class _Run:
-    """The entities of one configuration's simulation."""
-
-    env: simpy.Environment
-    channel: Channel | None
-    devices: list[Device]
-    server: Server
-    transports: list
-    records: list[FrameRecord] = field(default_factory=list)
-    head_draws: list[float] = field(default_factory=list)
-    tail_draws: list[float] = field(default_factory=list)
-
-
 def _link_params(network) -> tuple[LinkParams, LinkParams]:
     common = dict(
         delay=network.delay,
@@ -262,7 +248,9 @@ def run_configuration(
             ]
     devices = [Device(env, d) for d in range(count)]
     server = Server(env, scenario.server.workers)
-    run = _Run(env, channel, devices, server, transports)
+    records: list[FrameRecord] = []
+    head_draws: list[float] = []
+    tail_draws: list[float] = []
 
     dev_slow = scenario.device.slowdown
     srv_slow = scenario.server.slowdown
@@ -288,7 +276,7 @@ def run_configuration(
     def life(record: FrameRecord):
         d = record.device
         seconds = head[d]() + encode + branch
-        run.head_draws.append(seconds)
+        head_draws.append(seconds)
         yield from devices[d].run(record, seconds)
         if config.mode == "LC":
             record.finish(env.now)
@@ -305,7 +293,7 @@ def run_configuration(
             return
         record.t_up_end = env.now
         seconds = tail() + decode
-        run.tail_draws.append(seconds)
+        tail_draws.append(seconds)
         yield from server.run(record, seconds)
         ok = yield transports[d].send("down", wl.result_size, record)
         if not ok:
@@ -314,7 +302,7 @@ def run_configuration(
         record.finish(env.now)
 
     def start(record: FrameRecord) -> None:
-        run.records.append(record)
+        records.append(record)
         env.process(life(record))
 
     last_gen = 0.0
@@ -332,11 +320,11 @@ def run_configuration(
     for t in transports:
         t.start()
     env.run(until=last_gen + SETTLE_TIME)
-    for record in run.records:
+    for record in records:
         if not record.status:
             record.lose("timeout")
-    run.records.sort(key=lambda r: (r.t_gen, r.device, r.frame))
-    span = _span(run.records)
+    records.sort(key=lambda r: (r.t_gen, r.device, r.frame))
+    span = _span(records)
     stats = {
         "span": span,
         "device_busy": sum(d.busy for d in devices),
@@ -346,10 +334,10 @@ def run_configuration(
         "packets": (channel.up.packets + channel.down.packets) if channel else 0,
         "link_lost": (channel.up.lost + channel.down.lost) if channel else 0,
         "link_dropped": (channel.up.dropped + channel.down.dropped) if channel else 0,
-        "head_mean": float(np.mean(run.head_draws)) if run.head_draws else 0.0,
-        "tail_mean": float(np.mean(run.tail_draws)) if run.tail_draws else 0.0,
+        "head_mean": float(np.mean(head_draws)) if head_draws else 0.0,
+        "tail_mean": float(np.mean(tail_draws)) if tail_draws else 0.0,
     }
-    return run.records, stats
+    return records, stats
 
 
 def _span(records: list[FrameRecord]) -> float:
