@@ -32,7 +32,11 @@ def verify(name: str, threads: int) -> dict:
     from splitetimpera.models.zoo import build_architecture
 
     torch.set_num_threads(threads)
-    shape = (3, 224, 224) if name.startswith(_FIXED) else ((3, 96, 96) if name == "inception_v3" else (3, 64, 64))
+    shape = (
+        (3, 224, 224)
+        if name.startswith(_FIXED)
+        else ((3, 96, 96) if name == "inception_v3" else (3, 64, 64))
+    )
     started = time.time()
     where = f"{platform.node() or 'host'} ({os.cpu_count()} cores)"
     try:

@@ -142,11 +142,11 @@ def cde_candidates(payloads: pd.Series, names: list[str]) -> list[str]:
     return out
 
 
-def best_by_class(table: pd.DataFrame) -> pd.DataFrame:
-    """For each class alone: the split with the highest CUI."""
+def best_by_class(table: pd.DataFrame, top_k: int = 1) -> pd.DataFrame:
+    """For each class alone: the split with the highest CUI (a plateau's first layer)."""
     rows = []
     for label, group in table.groupby("label", sort=True):
-        curve = cui_curve(group)
-        best = curve.iloc[int(np.argmax(curve["cui"].to_numpy(float)))]
+        marked = isplit_candidates(cui_curve(group), top_k)
+        best = marked[marked["rank"] == 1].iloc[0]
         rows.append({"label": label, "best_split": best["split"], "cui": best["cui"]})
     return pd.DataFrame(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ from splitetimpera.scenario import scenario_from_dict
 from splitetimpera.sim.engine import SUMMARY_COLUMNS
 from splitetimpera.sim.frames import FRAME_COLUMNS, STATUSES
 
-from .conftest import BASE_SCENARIO
+from .conftest import BASE_SCENARIO, REPO
 
 R = 10e6 / 8  # 10 Mbit/s in bytes per second
 D = 0.005
@@ -294,6 +295,17 @@ def test_trace_arrivals(profiles, tmp_path):
     )
     frames = simulate(s).frames
     assert frames["t_gen"].tolist() == [0.0, 0.25, 2.0]
+
+
+def test_simulating_a_shipped_isplit_scenario_does_not_import_torch(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    code = (
+        "import sys; from splitetimpera import load_scenario, simulate; "
+        "s = load_scenario('scenarios/wifi.yaml'); r = simulate(s, frames=3); "
+        "assert len(r.summary) > 3; assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SEI_PROFILES"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
 def test_simulator_does_not_import_torch(profiles):

@@ -49,9 +49,7 @@ def weights_identity(model: str, weights: str) -> str:
     if weights == "none":
         return "none"
     if weights == "builtin":
-        from ..models.zoo import weights_path
-
-        path = weights_path(model)
+        path = weights_dir() / f"{model}.pt"  # models.zoo.weights_path, without importing torch
     elif weights == "saved":
         path = Path(model)
     else:

@@ -150,7 +150,7 @@ class RankResult:
             "classes": self.classes,
             "candidates": self.candidates,
             "cde": self.cde,
-            "best": self.table.sort_values("rank").iloc[0]["split"],
+            "best": self.table.loc[self.table["rank"] == 1, "split"].iloc[0],
             "best_per_class": dict(
                 zip(self.per_class["label"].astype(str), self.per_class["best_split"])
             ),
@@ -238,6 +238,32 @@ def _figure(table: pd.DataFrame, per_class_curves: dict[str, pd.DataFrame], titl
     return fig
 
 
+def _geometry(scenario, layers: set[str]) -> pd.DataFrame:
+    """Payload and tensor count per split, in forward order.
+
+    From the device's measured profile when it lists every layer (so that a cached ranking
+    needs no torch), else from the traced model.
+    """
+    from ..profiles import load_profile
+
+    m = scenario.model
+    table = load_profile(scenario.device.profile, m.profile_name).table
+    if layers <= set(table.index):
+        return table[["payload_fp32", "n_tensors"]]
+    from ..models.graph import ModelGraph
+    from ..models.zoo import load_model
+
+    loaded = load_model(m.name, weights=m.resolved_weights, input_shape=m.resolved_input)
+    points = ModelGraph(loaded.module, loaded.input_shape).points
+    return pd.DataFrame(
+        {
+            "payload_fp32": [p.payload(4) for p in points],
+            "n_tensors": [p.n_tensors for p in points],
+        },
+        index=[p.name for p in points],
+    )
+
+
 def run_rank(
     scenario_path: Path,
     *,
@@ -248,8 +274,6 @@ def run_rank(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> RankResult:
     """Rank, write ``isplit.csv`` and ``isplit.html`` (and ``accuracy.csv``) into the results folder."""
-    from ..models.graph import ModelGraph
-    from ..models.zoo import load_model
     from ..report import figure_html, page
     from .cache import isplit_table
 
@@ -265,27 +289,26 @@ def run_rank(
             f"{scenario.source}: no layer of {scenario.model.name} gave an I-SPLIT score"
         )
     m = scenario.model
-    loaded = load_model(m.name, weights=m.resolved_weights, input_shape=m.resolved_input)
-    points = {p.name: p for p in ModelGraph(loaded.module, loaded.input_shape).points}
+    table = _geometry(scenario, set(sums["split"]))
     subset = scenario.dataset.classes
     curve = isplit_candidates(cui_curve(sums), scenario.splits.top_k)
-    curve["payload_bytes"] = [points[s].payload(4) for s in curve["split"]]
-    curve["n_tensors"] = [points[s].n_tensors for s in curve["split"]]
-    order = [p for p in points.values() if p.name != "output"]
-    cde = cde_candidates(pd.Series([p.payload(4) for p in order]), [p.name for p in order])
+    curve["payload_bytes"] = table.loc[curve["split"], "payload_fp32"].to_numpy()
+    curve["n_tensors"] = table.loc[curve["split"], "n_tensors"].to_numpy()
+    order = [s for s in table.index if s != "output"]
+    cde = cde_candidates(table.loc[order, "payload_fp32"], order)
     curve["cde_candidate"] = curve["split"].isin(cde)
     curve = curve.rename(columns={"candidate": "isplit_candidate"})[list(LAYER_COLUMNS)]
     candidates = curve.loc[curve["isplit_candidate"]].sort_values("rank")["split"].tolist()
-    per_class = best_by_class(sums)
+    per_class = best_by_class(sums, scenario.splits.top_k)
     notes = []
-    overall_best = curve.sort_values("rank").iloc[0]["split"]
+    overall_best = candidates[0] if candidates else curve["split"].iloc[0]
     differing = per_class[per_class["best_split"] != overall_best]
     if len(differing):
         shown = ", ".join(f"{r.label}: {r.best_split}" for r in differing.itertuples())
         notes.append(
             f"The best split depends on the classes: overall {overall_best}, but for class {shown}."
         )
-    if not loaded.trained:
+    if m.resolved_weights == "none":
         notes.append(f"{m.name} has random weights: this ranking says nothing about accuracy.")
     folder = scenario.results_dir
     folder.mkdir(parents=True, exist_ok=True)
