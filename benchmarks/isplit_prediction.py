@@ -15,6 +15,7 @@ two naive predictors: split depth and minus payload size.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -69,9 +70,9 @@ def study(name: str, seeds: int, epochs: int, splits: str) -> tuple[dict, pd.Dat
             r = measure_accuracy(graph, p.name, "bottleneck", train, test, seed=seed, epochs=epochs)
             rows.append({"model": name, "split": p.name, "depth": p.depth, "payload_bytes": p.payload(4),
                          "cui": float(curve.loc[p.name, "cui"]), "seed": seed, "accuracy": r["accuracy"]})  # fmt: skip
-        print(
-            f"  {name} {p.name}: {np.mean([r['accuracy'] for r in rows[-seeds:]]):.3f}", flush=True
-        )
+        mean_acc = np.mean([r["accuracy"] for r in rows[-seeds:]])
+        elapsed = time.perf_counter() - started
+        print(f"  {name} {p.name}: {mean_acc:.3f}  ({elapsed:.0f} s)", flush=True)
     table = pd.DataFrame(rows)
     mean = table.groupby("split", sort=False).agg(
         depth=("depth", "first"),
@@ -119,24 +120,28 @@ def main() -> None:
     parser.add_argument("--single-for", nargs="*", default=["digits_mobilenet"],
                         help="models studied at single-tensor splits only (time)")  # fmt: skip
     args = parser.parse_args()
-    results, tables = {}, []
+    # Each model's figures are written as soon as it finishes (merged with earlier runs),
+    # so an interrupted run keeps what it finished.
+    path = RESULTS / "isplit_prediction.json"
+    results = json.loads(path.read_text())["models"] if path.exists() else {}
+    csv = RESULTS / "isplit_prediction_accuracy.csv"
     for name in args.models:
         splits = "single" if name in args.single_for else args.splits
         print(f"{name} ({splits} split points, {args.seeds} seeds)", flush=True)
         results[name], table = study(name, args.seeds, args.epochs, splits)
         results[name]["split_points"] = splits
-        tables.append(table)
+        if csv.exists():
+            earlier = pd.read_csv(csv)
+            table = pd.concat([earlier[earlier["model"] != name], table])
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        table.to_csv(csv, index=False, float_format="%.6g")
+        write("isplit_prediction", {"models": results, "machine": machine()})
         r = results[name]
         for key in ("cui", "depth", "minus_payload"):
             lo, hi = r[key]["ci95"]
             print(
                 f"  rho({key}, accuracy) = {r[key]['rho_mean_accuracy']:+.2f}  95% CI [{lo:+.2f}, {hi:+.2f}]"
             )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    pd.concat(tables).to_csv(
-        RESULTS / "isplit_prediction_accuracy.csv", index=False, float_format="%.6g"
-    )
-    write("isplit_prediction", {"models": results, "machine": machine()})
 
 
 if __name__ == "__main__":

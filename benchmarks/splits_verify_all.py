@@ -5,7 +5,7 @@ every split point, random weights, batch 2. Convolutional models at 3x64x64
 Resumable: models already in the result file are skipped, so the work can be spread
 over several runs and machines (the file records where each model ran).
 
-    python benchmarks/splits_verify_all.py [--workers 2] [--skip vit_h_14 ...]
+    python benchmarks/splits_verify_all.py [--workers 2] [--skip vit_h_14 ...] [--only resnet18 ...]
 """
 
 from __future__ import annotations
@@ -53,13 +53,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[])
+    parser.add_argument("--only", nargs="*", default=None, help="verify just these models")
     args = parser.parse_args()
     import torchvision.models as tvm
     from torchvision.models import list_models
 
     done = json.loads(RESULT.read_text()) if RESULT.is_file() else []
     seen = {r["model"] for r in done}
-    todo = [n for n in list_models(module=tvm) if n not in seen and n not in args.skip]
+    names = list_models(module=tvm) if args.only is None else args.only
+    todo = [n for n in names if n not in seen and n not in args.skip]
     print(f"{len(seen)} already verified, {len(todo)} to go", flush=True)
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         futures = [pool.submit(verify, n, args.threads) for n in todo]

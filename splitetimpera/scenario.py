@@ -601,7 +601,7 @@ def _describe(error: dict, root: type[BaseModel]) -> tuple[str, str]:
         allowed = [n for n, f in parent.model_fields.items() if not f.exclude] if parent else []
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return _key(loc), f"unknown key{hint} Allowed here: {', '.join(allowed)}"
+        return _key(loc), f"unknown key{hint or '.'} Allowed here: {', '.join(allowed)}"
     if kind == "missing":
         return _key(loc), "is required but missing"
     if kind == "literal_error":
@@ -693,6 +693,12 @@ def scenario_from_dict(data: Mapping[str, Any], source: str | None = None) -> Sc
     bad = [k for k in data if not isinstance(k, str)]
     if bad:
         raise ScenarioError(source, str(bad[0]), "keys must be text")
+    if "dimensions" in data and "base" in data:
+        raise ScenarioError(
+            source,
+            None,
+            "is a design-space spec (base, dimensions), not a scenario: run `sei explore` on it",
+        )
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as exc:

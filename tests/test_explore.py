@@ -114,3 +114,14 @@ def test_explore_report_renders(write_scenario, tmp_path):
     dom, console = render(tmp_path / "x" / "report.html")
     assert not console_errors(console), console
     assert "parcoords" in dom and "Pareto-optimal designs" in dom
+
+
+def test_the_shipped_design_space_loads_against_its_base(monkeypatch):
+    from .conftest import REPO
+
+    monkeypatch.chdir(REPO)  # its base is given from the repository root, as the README runs it
+    spec = load_spec("scenarios/designs/wifi.yaml")
+    every = designs(spec)
+    assert spec.size == len(every) == 54
+    lte = [o for _, o in every if o.get("network.delay") == "20 ms"]
+    assert len(lte) == 18 and all(isinstance(o["network.loss"], dict) for o in lte)

@@ -173,6 +173,7 @@ def test_every_mistake_is_one_line_naming_file_and_key(
         ("name: [unclosed\n", "is not valid YAML"),
         ("just a string", "must be a mapping of sections, not a str"),
         (b"\xff\xfe\x00binary", "is not a text file"),
+        ("name: d\nbase: s.yaml\ndimensions: {}\n", "is a design-space spec"),
     ],
 )
 def test_unreadable_files(tmp_path, content, fragment):
