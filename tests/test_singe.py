@@ -161,6 +161,29 @@ def test_pruned_head_has_the_requested_flops_and_still_splits(model_name, split,
     assert torch.allclose(again.module(x), result.model(x), atol=1e-6)
 
 
+def test_pruning_depends_on_its_seed_alone():
+    # digits_vgg's classifier has dropout, which draws from torch's global generator: a
+    # different global state before the call must not change the pruned model
+    loaded = load_model("digits_vgg")
+    train = load_dataset("digits", "train", (3, 32, 32))
+
+    def run(global_seed: int, seed: int = SEED) -> dict:
+        torch.manual_seed(global_seed)
+        result = prune_head(loaded.module, (3, 32, 32), "features", L1(), train.images,
+                            train.labels, target_flops=0.2, finetune_steps=3, seed=seed)  # fmt: skip
+        return result.model.state_dict()
+
+    a, b, other = run(1), run(2), run(1, seed=SEED + 1)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], other[k]) for k in a if a[k].shape == other[k].shape)
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    prune_head(loaded.module, (3, 32, 32), "features", L1(), train.images, train.labels,
+               target_flops=0.2, finetune_steps=3, seed=SEED)  # fmt: skip
+    assert torch.equal(torch.rand(4), expected), "the caller's global random state is left alone"
+
+
 def test_tail_layers_are_not_pruned_as_roots():
     model = load_model("digits_vgg").module
     head, tail = head_layers(model, (3, 32, 32), "features.7")

@@ -118,18 +118,26 @@ def finetune(
     lr: float = 0.01,
     batch: int = 64,
 ) -> None:
-    """``steps`` SGD steps (momentum 0.9) on random training batches, BatchNorm in train mode."""
+    """``steps`` SGD steps (momentum 0.9) on random training batches, BatchNorm in train mode.
+
+    Everything random comes from ``generator``: the batches, and dropout, which draws from
+    torch's global generator; that one is seeded from ``generator`` inside a fork, so the
+    caller's global random state is left as it was.
+    """
     if steps <= 0:
         return
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
-    for _ in range(steps):
-        idx = torch.randint(0, len(labels), (min(batch, len(labels)),), generator=generator)
-        loss = F.cross_entropy(model(images[idx]), labels[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    model.eval()
+    dropout_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(dropout_seed)
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+        for _ in range(steps):
+            idx = torch.randint(0, len(labels), (min(batch, len(labels)),), generator=generator)
+            loss = F.cross_entropy(model(images[idx]), labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        model.eval()
 
 
 @dataclass
@@ -163,6 +171,7 @@ def _plan(model, example, layers, ignored, scores, count):
     """The channels to remove: (root layer, pruning function, idxs) of the ``count`` lowest."""
     graph = tp.DependencyGraph().build_dependency(model, example_inputs=example)
     importance = PrecomputedImportance({model.get_submodule(n): s for n, s in scores.items()})
+    names = {id(m): n for n, m in model.named_modules()}  # ties break by name, not address
     candidates = []
     for group in graph.get_all_groups(
         ignored_layers=ignored, root_module_types=[nn.Conv2d, nn.Linear]
@@ -175,9 +184,9 @@ def _plan(model, example, layers, ignored, scores, count):
             continue
         n = len(values)
         for idx, v in enumerate(values.tolist()):
-            candidates.append((v, id(root.layer), idx, root.layer, root.pruning_fn, n))
+            candidates.append((v, names[id(root.layer)], idx, root.layer, root.pruning_fn, n))
     candidates.sort(key=lambda c: (c[0], c[1], c[2]))
-    chosen: dict[int, tuple] = {}
+    chosen: dict[str, tuple] = {}
     for _score, key, idx, layer, fn, n in candidates:
         taken = chosen.setdefault(key, (layer, fn, n, []))[3]
         if len(taken) < n - 1:  # keep at least one channel in every group
@@ -245,7 +254,7 @@ def prune_head(
     for p in work.parameters():
         p.requires_grad_(True)
     generator = torch.Generator().manual_seed(seed)
-    example = torch.randn(1, *input_shape)
+    example = torch.randn(1, *input_shape, generator=torch.Generator().manual_seed(seed))
     layers, _ = head_layers(work, input_shape, split)
     if not layers:
         raise SeiError(f"the head at {split!r} has no convolution or linear layer to prune")

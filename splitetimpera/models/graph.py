@@ -261,7 +261,9 @@ class ModelGraph:
         self.input_shape = tuple(input_shape)
         param = next(self.model.parameters(), None)
         dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
-        example = torch.randn(1, *self.input_shape, dtype=dtype)
+        # an example input of its own generator: tracing leaves the global random state alone
+        generator = torch.Generator().manual_seed(0)
+        example = torch.randn(1, *self.input_shape, dtype=dtype, generator=generator)
         self.gm = _flatten(trace(self.model, example))
         graph_nodes = list(self.gm.graph.nodes)
         placeholders = [n for n in graph_nodes if n.op == "placeholder"]
