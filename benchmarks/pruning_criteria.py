@@ -11,6 +11,7 @@ of SInGE against each baseline over the paired (seed, level) accuracies, and the
 time spent scoring by each criterion.
 
     python benchmarks/pruning_criteria.py [--models digits_vgg:features digits_resnet:layer3] [--seeds 5]
+    python benchmarks/pruning_criteria.py --from-runs   # re-summarise the recorded runs
 """
 
 from __future__ import annotations
@@ -76,7 +77,18 @@ def main() -> None:
     )
     parser.add_argument("--integration-steps", type=int, default=4)
     parser.add_argument("--samples", type=int, default=16)
+    parser.add_argument("--from-runs", action="store_true",
+                        help="summarise the runs already in results/pruning_criteria_runs.csv")  # fmt: skip
     args = parser.parse_args()
+    if args.from_runs:
+        table = pd.read_csv(RESULTS / "pruning_criteria_runs.csv")
+        if "reached" not in table.columns:  # written before levels were recorded by milestone
+            table["reached"] = table["level"]
+            table["level"] = [min(LEVELS, key=lambda x: abs(x - v)) for v in table["reached"]]
+        settings = {k: v for k, v in vars(args).items() if k != "from_runs"}
+        settings["models"] = sorted(set(table["model"] + ":" + table["split"]))
+        summarize(table, settings)
+        return
     train = load_dataset("digits", "train", (3, 32, 32))
     test = load_dataset("digits", "test", (3, 32, 32))
     rows = []
@@ -99,7 +111,8 @@ def main() -> None:
                         args.budget,
                         torch.Generator().manual_seed(1000 + seed),
                     )
-                    rows.append({"model": name, "split": split, "criterion": criterion, "seed": seed, "level": round(share, 4),
+                    level = min(LEVELS, key=lambda x: abs(x - share))  # the milestone it landed on
+                    rows.append({"model": name, "split": split, "criterion": criterion, "seed": seed, "level": level, "reached": round(share, 4),
                                  "accuracy_pruned": after, "accuracy_finetuned": evaluate(tuned, test.images, test.labels)})  # fmt: skip
 
                 prune_head(
@@ -124,6 +137,11 @@ def main() -> None:
     table = pd.DataFrame(rows)
     RESULTS.mkdir(parents=True, exist_ok=True)
     table.to_csv(RESULTS / "pruning_criteria_runs.csv", index=False, float_format="%.6g")
+    summarize(table, {k: v for k, v in vars(args).items() if k != "from_runs"})
+
+
+def summarize(table: pd.DataFrame, settings: dict) -> None:
+    """Per model: each criterion's accuracy per level, area under the curve, Wilcoxon tests."""
     summary = {}
     for (name, split), group in table.groupby(["model", "split"], sort=False):
         base = float(group["base_accuracy"].iloc[0])
@@ -139,7 +157,7 @@ def main() -> None:
             for k in ("accuracy_pruned", "accuracy_finetuned"):
                 per_seed = []
                 for _, gs in g.groupby("seed"):
-                    xs = [0.0, *gs.sort_values("level")["level"]]
+                    xs = [0.0, *gs.sort_values("level")["reached"]]
                     ys = [base, *gs.sort_values("level")[k]]
                     per_seed.append(np.trapezoid(ys, xs) / xs[-1])
                 aucs[k] = {"mean": float(np.mean(per_seed)), "ci95": ci95(per_seed)}
@@ -165,7 +183,7 @@ def main() -> None:
                     }
             model_out["wilcoxon_singe_vs"][other] = out
         summary[name] = model_out
-    write("pruning_criteria", {"models": summary, "settings": vars(args), "machine": machine()})
+    write("pruning_criteria", {"models": summary, "settings": settings, "machine": machine()})
 
 
 if __name__ == "__main__":
