@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import math
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -47,7 +48,10 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-out = Console(soft_wrap=True)
+# Output to a file or a pipe gets 120 columns, not rich's 80, so that tables are not wrapped
+# (a terminal, or COLUMNS, decides for itself).
+_PIPED = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+out = Console(soft_wrap=True, width=120 if _PIPED else None)
 err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
