@@ -28,7 +28,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,8 @@ class ExploreSpec(BaseModel):
 def _label(value) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, str) and value.endswith(".pt"):
+        return Path(value).stem  # a saved (e.g. pruned) model, by its file name
     return str(value)
 
 
@@ -116,10 +118,28 @@ def load_spec(path: str | Path) -> ExploreSpec:
             try:
                 load_scenario(base, sets)
             except ScenarioError as exc:
-                raise ScenarioError(
-                    source, f"dimensions.{dim}", f"{label}: {exc.key}: {exc.message}"
-                ) from None
+                # an alternative may need another dimension's (a pruned model, the
+                # hardware that has its profile): it is wrong only if it fits no design
+                if not _fits_some_design(spec, base, dim, label):
+                    raise ScenarioError(
+                        source, f"dimensions.{dim}", f"{label}: {exc.key}: {exc.message}"
+                    ) from None
     return spec
+
+
+def _fits_some_design(
+    spec: ExploreSpec, base: Path, dim: str, label: str, tries: int = 2000
+) -> bool:
+    """True when some design with this alternative is a valid scenario (first ``tries``)."""
+    every = designs(spec.model_copy(update={"samples": None}))
+    with_it = (overrides for labels, overrides in every if labels[dim] == label)
+    for _, overrides in zip(range(tries), with_it):
+        try:
+            load_scenario(base, overrides)
+            return True
+        except ScenarioError:
+            continue
+    return False
 
 
 def designs(spec: ExploreSpec) -> list[tuple[dict, dict]]:
@@ -152,6 +172,7 @@ class ExploreResult:
     designs: pd.DataFrame
     counts: dict
     seconds: float
+    invalid: list[dict] = field(default_factory=list)  # combinations that are no scenario
 
     @property
     def pareto(self) -> pd.DataFrame:
@@ -167,6 +188,7 @@ class ExploreResult:
             "counts": self.counts,
             "pareto": records(self.pareto),
             "designs": records(self.designs),
+            "invalid": self.invalid,
             "seconds": self.seconds,
         }
 
@@ -191,6 +213,13 @@ class ExploreResult:
                 format_fraction(r["accuracy"]), format_size(r["bytes_per_frame"]),
             )  # fmt: skip
         console.print(t)
+        if self.invalid:
+            first = self.invalid[0]
+            which = ", ".join(f"{d}={first[d]}" for d in dims)
+            console.print(
+                f"[yellow]{len(self.invalid)} design(s) left out: not valid scenarios[/yellow] "
+                f"(e.g. {which}: {first['error']})"
+            )
         console.print(f"Written {self.folder / 'designs.csv'} and {self.folder / 'report.html'}")
 
 
@@ -211,32 +240,40 @@ def run_explore(
     base_path = Path(spec.base)
     base = load_scenario(base_path)
     raw = read_raw(base_path)
-    chosen = designs(spec)
-    points = [
-        Point(
-            label=label,
-            scenario=scenario_from_dict(apply_overrides(raw, overrides), str(base_path)).model_dump(
-                mode="json"
-            ),
-            source=str(base_path),
-            frames=spec.frames,
+    points, invalid = [], []
+    for label, overrides in designs(spec):
+        try:
+            resolved = scenario_from_dict(apply_overrides(raw, overrides), str(base_path))
+        except ScenarioError as exc:  # a combination that is no scenario: left out, and said
+            invalid.append({**label, "error": f"{exc.key}: {exc.message}"})
+            continue
+        points.append(
+            Point(
+                label=label,
+                scenario=resolved.model_dump(mode="json"),
+                source=str(base_path),
+                frames=spec.frames,
+            )  # fmt: skip
         )
-        for label, overrides in chosen
-    ]
+    if not points:
+        raise ScenarioError(
+            spec.source, "dimensions", f"no design is a valid scenario: {invalid[0]['error']}"
+        )
     folder = Path(output) if output else Path(base.output) / f"{spec.name}-explore"
     folder.mkdir(parents=True, exist_ok=True)
     marked: dict[str, pd.DataFrame] = {}
 
     def finish(table, rows, counts) -> None:
         seconds = time.perf_counter() - started
-        marked["table"] = _write(folder, spec, base, table, rows, {**counts, "seconds": seconds})
+        meta = {**counts, "seconds": seconds, "invalid": invalid}
+        marked["table"] = _write(folder, spec, base, table, rows, meta)
 
     _, _, counts = run_points(
         points, folder, executor=executor, workers=workers, scheduler=scheduler,
         progress=progress, finish=finish,
     )  # fmt: skip
     seconds = time.perf_counter() - started
-    return ExploreResult(folder, spec, marked["table"], counts, seconds)
+    return ExploreResult(folder, spec, marked["table"], counts, seconds, invalid)
 
 
 def _mark_pareto(table: pd.DataFrame) -> pd.DataFrame:

@@ -125,3 +125,32 @@ def test_the_shipped_design_space_loads_against_its_base(monkeypatch):
     assert spec.size == len(every) == 54
     lte = [o for _, o in every if o.get("network.delay") == "20 ms"]
     assert len(lte) == 18 and all(isinstance(o["network.loss"], dict) for o in lte)
+
+
+def test_an_alternative_that_needs_another_dimension_is_accepted(
+    write_scenario, tmp_path, profiles
+):
+    from .conftest import write_test_profile
+
+    write_test_profile(profiles, model="digits_resnet", hardware="otherhw")
+    needs_otherhw = (
+        "  model.name: [digits_vgg, digits_resnet]\n"
+        "  hardware:\n"
+        "    test: {device.profile: testhw, server.profile: testhw}\n"
+        "    other: {device.profile: otherhw, server.profile: otherhw}\n"
+    )
+    spec = load_spec(_spec(tmp_path, write_scenario(), needs_otherhw))
+    assert spec.size == 4  # digits_resnet fits only with 'other'; 'other' only with it
+    # the two combinations that are no scenario are left out, and said so
+    result = run_explore(spec, output=tmp_path / "mixed")
+    assert len(result.designs) + len(result.invalid) == 4 and len(result.invalid) == 2
+    assert {(d["model.name"], d["hardware"]) for d in result.invalid} == {
+        ("digits_resnet", "test"),
+        ("digits_vgg", "other"),
+    }
+    assert all("no profile of" in d["error"] for d in result.invalid)
+    saved = json.loads((tmp_path / "mixed" / "explore.json").read_text())
+    assert len(saved["invalid"]) == 2
+    nowhere = "  model.name: [digits_vgg, digits_mobilenet]\n"
+    with pytest.raises(ScenarioError, match="dimensions.model.name: digits_mobilenet: "):
+        load_spec(_spec(tmp_path, write_scenario(), nowhere))
