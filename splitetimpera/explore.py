@@ -311,7 +311,9 @@ def _write(
     atomic_write_text(folder / "explore.json", json.dumps(meta, indent=2, default=str) + "\n")
     from .report import explore_report
 
-    atomic_write_text(folder / "report.html", explore_report(spec, base, table))
+    atomic_write_text(
+        folder / "report.html", explore_report(spec, base, table, counts.get("invalid"))
+    )
     return table
 
 
@@ -327,5 +329,5 @@ def rewrite_report(folder: Path) -> Path:
     from .report import explore_report
 
     path = folder / "report.html"
-    atomic_write_text(path, explore_report(spec, base, table))
+    atomic_write_text(path, explore_report(spec, base, table, meta.get("invalid")))
     return path

@@ -246,7 +246,7 @@ def _tradeoff(summary: pd.DataFrame, qos, percentile: float) -> go.Figure:
         margin=dict(l=10, r=10, t=50, b=40),
     )
     if known:
-        fig.update_yaxes(tickformat=".1%")
+        fig.update_yaxes(tickformat=_accuracy_ticks(y))
     return fig
 
 
@@ -544,7 +544,8 @@ def _parallel(table: pd.DataFrame, dims: list[str], percentile: float) -> go.Fig
         axes.append(dict(label=d, values=codes, tickvals=list(range(len(values))), ticktext=values))
     axes.append(dict(label=f"p{percentile:g} latency (ms)", values=ok["latency_qos"] * 1e3))
     if ok["accuracy"].notna().any():
-        axes.append(dict(label="accuracy", values=ok["accuracy"].fillna(0.0), tickformat=".1%"))
+        acc = ok["accuracy"].fillna(0.0)
+        axes.append(dict(label="accuracy", values=acc, tickformat=_accuracy_ticks(acc)))
     axes.append(dict(label="bytes/frame", values=ok["bytes_per_frame"]))
     colour = np.where(ok["pareto"], 2, np.where(ok["feasible"], 1, 0))
     fig = go.Figure(
@@ -585,12 +586,31 @@ def _design_scatter(table: pd.DataFrame, dims: list[str], percentile: float) -> 
         xaxis_type="log", height=460, showlegend=False, margin=dict(l=10, r=10, t=60, b=40),
     )  # fmt: skip
     if known:
-        fig.update_yaxes(tickformat=".1%")
+        fig.update_yaxes(tickformat=_accuracy_ticks(y))
     return fig
 
 
-def explore_report(spec, base, table: pd.DataFrame) -> str:
-    """The HTML report of a design-space exploration."""
+def _left_out(invalid: list[dict], dims: list[str]) -> str:
+    """A line saying which combinations were no valid scenario (empty when none)."""
+    if not invalid:
+        return ""
+    first = invalid[0]
+    which = ", ".join(f"{d}={first.get(d)}" for d in dims)
+    return (
+        f"<br>{len(invalid)} combination(s) left out as no valid scenario, e.g. "
+        f"{html.escape(which)}: {html.escape(str(first.get('error', '')))}"
+    )
+
+
+def _accuracy_ticks(values) -> str:
+    """A percent tick format fine enough to tell the plotted accuracies apart."""
+    values = pd.Series(values, dtype=float).dropna()
+    spread = float(values.max() - values.min()) if len(values) else 1.0
+    return ".2%" if spread < 0.02 else ".1%"
+
+
+def explore_report(spec, base, table: pd.DataFrame, invalid: list[dict] | None = None) -> str:
+    """The HTML report of a design-space exploration (``invalid``: combinations left out)."""
     dims = list(spec.dimensions)
     percentile = base.qos.percentile
     ok = table[table["status"] == "ok"]
@@ -599,7 +619,9 @@ def explore_report(spec, base, table: pd.DataFrame) -> str:
     n_feasible = int(ok["feasible"].sum()) if "feasible" in ok else 0
     sections.append(
         f"<div class='card verdict{'' if n_feasible else ' none'}'><b>{len(ok)} of {len(table)} designs simulated "
-        f"(space: {spec.size}); {n_feasible} meet the QoS; {n_pareto} are Pareto-optimal.</b></div>"
+        f"(space: {spec.size}); {n_feasible} meet the QoS; {n_pareto} are Pareto-optimal.</b>"
+        + _left_out(invalid or [], dims)
+        + "</div>"
     )
     if not ok.empty:
         sections.append(
