@@ -8,7 +8,7 @@ segment, a 200 ms RTO floor, 1 s SYN timeout, a 1000-packet drop-tail queue, 2 b
 PPP framing per packet. Differences that remain are differences of the TCP implementations (ns-3 has no
 RACK or tail loss probe, and its recovery uses PRR).
 
-Needs the optional dependency ``ns3==3.44.post0`` (about 70 MB from PyPI).
+Needs the optional dependency ``ns3==3.44.post0`` (about 70 MB from PyPI: ``pip install -e '.[ns3]'``).
 
     python benchmarks/channel_vs_ns3.py [--reps 20]
 """
