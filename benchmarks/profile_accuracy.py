@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import machine, write  # noqa: E402
-from splitetimpera.models.profile import profile_model  # noqa: E402
+from splitetimpera.models.profile import profile_error, profile_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,9 +43,7 @@ def main() -> None:
                 name, repeats=args.repeats, warmup=3, folder=Path(folder), hardware="bench"
             )
             t = result.table
-            error = (t["head_median_s"] + t["tail_median_s"] - t["full_median_s"]) / t[
-                "full_median_s"
-            ]
+            error = profile_error(t)
             measured[name] = {
                 "splits": len(t),
                 "within_10pct": float((error.abs() <= 0.1).mean()),

@@ -657,7 +657,7 @@ def profile(
     json_: JsonOpt = False,
 ):
     """Measure head and tail latency at every split point; write profiles/<hardware>/<model>.csv."""
-    from .models.profile import profile_model
+    from .models.profile import profile_error, profile_model
 
     result = with_progress(
         "profiling", profile_model, model, device=device.value, threads=threads, batch=batch,
@@ -677,9 +677,8 @@ def profile(
     for c in ("split", "head median", "head p95", "tail median", "tail p95", "head+tail vs full"):
         t.add_column(c)
     full = meta["full_median_s"]
-    for _, r in result.table.iterrows():
-        total = r["head_median_s"] + r["tail_median_s"]
-        err_ = (total - r["full_median_s"]) / r["full_median_s"] if r["full_median_s"] else math.nan
+    errors = profile_error(result.table)
+    for (_, r), err_ in zip(result.table.iterrows(), errors):
         t.add_row(
             r["split"], format_time(r["head_median_s"]), format_time(r["head_p95_s"]),
             format_time(r["tail_median_s"]), format_time(r["tail_p95_s"]), f"{err_ * 100:+.1f}%",

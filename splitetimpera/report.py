@@ -470,6 +470,17 @@ def _lines(
     return fig
 
 
+# What a sweep point or a design is judged by, in the tables of their reports.
+_STUDY_COLUMNS = (
+    "chosen",
+    "closest",
+    "latency_qos",
+    "accuracy",
+    "bytes_per_frame",
+    "deadline_miss",
+)
+
+
 def sweep_report(base, axes, table: pd.DataFrame, rows: pd.DataFrame) -> str:
     """The HTML report of a sweep."""
     ok = table[table["status"] == "ok"] if "status" in table else table
@@ -506,16 +517,7 @@ def sweep_report(base, axes, table: pd.DataFrame, rows: pd.DataFrame) -> str:
         + "; ".join(f"{c} wins at {int((ok['chosen'] == c).sum())}" for c in winners if c != _NONE)
         + "</div>"
     )
-    columns = [a.key for a in axes] + [
-        "status",
-        "chosen",
-        "closest",
-        "latency_qos",
-        "accuracy",
-        "bytes_per_frame",
-        "deadline_miss",
-        "error",
-    ]
+    columns = [a.key for a in axes] + ["status", *_STUDY_COLUMNS, "error"]
     columns = [c for c in columns if c in table.columns]
     sections = [summary]
     for i, fig in enumerate(figures):
@@ -630,18 +632,7 @@ def explore_report(spec, base, table: pd.DataFrame, invalid: list[dict] | None =
         sections.append(
             f"<div class='card'>{figure_html(_design_scatter(table, dims, percentile), False)}</div>"
         )
-    columns = [
-        *dims,
-        "feasible",
-        "chosen",
-        "closest",
-        "latency_qos",
-        "accuracy",
-        "bytes_per_frame",
-        "deadline_miss",
-        "status",
-        "error",
-    ]
+    columns = [*dims, "feasible", *_STUDY_COLUMNS, "status", "error"]
     columns = [c for c in columns if c in table.columns]
     labels = {"latency_qos": f"latency p{percentile:g}", "chosen": "configuration"}
     pareto = table[table["pareto"]] if "pareto" in table else table.iloc[0:0]

@@ -124,21 +124,20 @@ class Bottleneck(nn.Module):
         self.shapes = shapes
         self.codecs = nn.ModuleList([_Codec(s) if s is not None else nn.Identity() for s in shapes])
 
-    def encode(self, value):
+    def _each(self, step: str, value):
+        """Apply each tensor's codec ``step`` (encode or decode) to one value or a tuple."""
         if isinstance(value, tuple):
             return tuple(
-                c.encode(v) if s is not None else v
+                getattr(c, step)(v) if s is not None else v
                 for c, s, v in zip(self.codecs, self.shapes, value)
             )
-        return self.codecs[0].encode(value)
+        return getattr(self.codecs[0], step)(value)
+
+    def encode(self, value):
+        return self._each("encode", value)
 
     def decode(self, code):
-        if isinstance(code, tuple):
-            return tuple(
-                c.decode(v) if s is not None else v
-                for c, s, v in zip(self.codecs, self.shapes, code)
-            )
-        return self.codecs[0].decode(code)
+        return self._each("decode", code)
 
     def forward(self, value):
         return self.decode(self.encode(value))

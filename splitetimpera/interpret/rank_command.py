@@ -255,13 +255,8 @@ def _geometry(scenario, layers: set[str]) -> pd.DataFrame:
 
     loaded = load_model(m.name, weights=m.resolved_weights, input_shape=m.resolved_input)
     points = ModelGraph(loaded.module, loaded.input_shape).points
-    return pd.DataFrame(
-        {
-            "payload_fp32": [p.payload(4) for p in points],
-            "n_tensors": [p.n_tensors for p in points],
-        },
-        index=[p.name for p in points],
-    )
+    table = pd.DataFrame([p.as_dict() for p in points]).set_index("split")
+    return table[["payload_fp32", "n_tensors"]]
 
 
 def run_rank(

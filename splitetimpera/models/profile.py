@@ -18,7 +18,6 @@ tail and the output split's head are the full model.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import os
 import platform
 import re
@@ -221,10 +220,7 @@ def profile_model(
     full = np.concatenate(full_all)
     full_median = float(np.median(full))
     table = pd.DataFrame(rows, columns=list(PROFILE_COLUMNS))
-    predicted = table["head_median_s"] + table["tail_median_s"]
-    within = float(
-        np.mean(np.abs(predicted - table["full_median_s"]) <= 0.1 * table["full_median_s"])
-    )
+    within = float((profile_error(table).abs() <= 0.1).mean())
     hw = hardware or hardware_name(device, used_threads)
     meta = {
         "model": name,
@@ -254,8 +250,8 @@ def profile_model(
     return ProfileResult(table, meta, sample_table, path)
 
 
-def profile_error(table: pd.DataFrame, full_median: float) -> pd.Series:
-    """Relative error of head + tail medians against the full model's median."""
-    if not full_median or math.isnan(full_median):
-        return pd.Series(np.nan, index=table.index)
-    return (table["head_median_s"] + table["tail_median_s"] - full_median) / full_median
+def profile_error(table: pd.DataFrame) -> pd.Series:
+    """Per split: relative error of head + tail medians against the full model's median
+    measured in the same rounds (NaN where that median is 0)."""
+    full = table["full_median_s"].replace(0, np.nan)
+    return (table["head_median_s"] + table["tail_median_s"] - full) / full
