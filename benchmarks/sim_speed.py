@@ -67,8 +67,9 @@ def main() -> None:
         profile(tmp / "profiles")
         os.environ["SEI_PROFILES"] = str(tmp / "profiles")
         os.environ["SEI_CACHE"] = str(tmp / "cache")
-        from splitetimpera.scenario import parse_scenario
-        from splitetimpera.sim.engine import simulate
+        import yaml
+
+        from splitetimpera.pipeline import scenario_from_dict, simulate
         from splitetimpera.sim.fast import FAST_REPS
 
         out = {}
@@ -78,7 +79,7 @@ def main() -> None:
                 .replace("FRAMES", str(args.frames))
                 .replace("OUT", str(tmp))
             )
-            scenario = parse_scenario(text, "speed.yaml")
+            scenario = scenario_from_dict(yaml.safe_load(text), "speed.yaml")
             if fidelity == "fast":  # build the distributions first, timed apart
                 t0 = time.perf_counter()
                 simulate(scenario, frames=1)

@@ -3,20 +3,20 @@ quality of service that split gives on a given network.
 
 Public API::
 
-    from splitetimpera import load_scenario, simulate
+    from splitetimpera import load_scenario, simulate, write_result
     scenario = load_scenario("scenarios/wifi.yaml")
-    result = simulate(scenario)
-    result.summary          # one row per configuration (pandas DataFrame)
+    result = simulate(scenario)       # nothing is written
+    result.summary                    # one row per configuration (pandas DataFrame)
+    write_result(result, "results/wifi")
 
 Torch is imported only by the parts that run models (``splitetimpera.models``,
-``splitetimpera.interpret``, ``splitetimpera.data``); loading scenarios and simulating do not
-import it.
+``splitetimpera.interpret``, ``splitetimpera.data``); loading scenarios and simulating a
+scenario whose tables exist do not import it. ``ARCHITECTURE.md`` maps the package.
 """
 
 from __future__ import annotations
 
-from .errors import NotFoundError, ScenarioError, SeiError
-from .scenario import Scenario, load_scenario
+from .errors import NotFoundError, ScenarioError, SeiError, UnknownNameError
 
 __version__ = "0.1.0"
 
@@ -27,21 +27,28 @@ __all__ = [
     "SeiError",
     "ScenarioError",
     "NotFoundError",
+    "UnknownNameError",
     "load_scenario",
     "simulate",
+    "write_result",
+    "read_result",
 ]
 
-
-def simulate(scenario, **kwargs):
-    """Run every configuration of a scenario; see :func:`splitetimpera.sim.engine.simulate`."""
-    from .sim.engine import simulate as _simulate
-
-    return _simulate(scenario, **kwargs)
+# Loaded on first use, so that `import splitetimpera.units` (and `sei --help`) stay light.
+_LAZY = {
+    "Scenario": "splitetimpera.scenario",
+    "load_scenario": "splitetimpera.pipeline",
+    "simulate": "splitetimpera.pipeline",
+    "Result": "splitetimpera.pipeline",
+    "write_result": "splitetimpera.results",
+    "read_result": "splitetimpera.results",
+}
 
 
 def __getattr__(name: str):
-    if name == "Result":
-        from .sim.engine import Result
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'splitetimpera' has no attribute {name!r}")
+    import importlib
 
-        return Result
-    raise AttributeError(f"module 'splitetimpera' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

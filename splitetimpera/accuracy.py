@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .catalog import weights_dir
 from .errors import SeiError
 
-__all__ = ["ACCURACY_COLUMNS", "AccuracyTable", "load_accuracy", "weights_dir", "empty_table"]
+__all__ = ["ACCURACY_COLUMNS", "AccuracyTable", "load_accuracy", "empty_table"]
 
 ACCURACY_COLUMNS: dict[str, str] = {
     "split": "split point name ('output' with compression none: the whole model)",
@@ -30,11 +31,6 @@ ACCURACY_COLUMNS: dict[str, str] = {
     "encode_s": "median time to encode on the profiling host (s)",
     "decode_s": "median time to decode on the profiling host (s)",
 }
-
-
-def weights_dir() -> Path:
-    """Where the reference models' checkpoints and their tables are shipped."""
-    return Path(__file__).resolve().parent / "models" / "weights"
 
 
 def empty_table() -> pd.DataFrame:

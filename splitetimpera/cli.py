@@ -2,33 +2,19 @@
 
 Every command that reads user input turns a mistake into one line on stderr and exit
 code 2; ``--json`` prints machine-readable output on stdout (progress and messages go to
-stderr, so stdout stays parseable).
+stderr, so stdout stays parseable). What is shown is rendered by :mod:`.render`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import math
-import os
 import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from . import __version__
 from .errors import SeiError
@@ -47,12 +33,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-
-# Output to a file or a pipe gets 120 columns, not rich's 80, so that tables are not wrapped
-# (a terminal, or COLUMNS, decides for itself).
-_PIPED = not sys.stdout.isatty() and "COLUMNS" not in os.environ
-out = Console(soft_wrap=True, width=120 if _PIPED else None)
-err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
@@ -75,77 +55,6 @@ def handled(func):
             raise _fail("interrupted; finished work is kept", 130) from None
 
     return wrapper
-
-
-def _json_default(value):
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    raise TypeError(f"not serialisable: {type(value).__name__}")
-
-
-def _clean(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return _clean(value.item())
-    return value
-
-
-def print_json(obj) -> None:
-    typer.echo(json.dumps(_clean(obj), indent=2, default=_json_default))
-
-
-def records(frame) -> list[dict]:
-    """DataFrame rows as JSON-ready dicts (NaN becomes null)."""
-    return [_clean(r) for r in frame.to_dict(orient="records")]
-
-
-def progress_bar(transient: bool = True) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[note]}"),
-        console=err,
-        transient=transient,
-        disable=not err.is_terminal and not _force_progress(),
-    )
-
-
-def with_progress(title: str, work, *args, transient: bool = True, **kwargs):
-    """Run ``work(*args, progress=..., **kwargs)`` under a progress bar on stderr."""
-    with progress_bar(transient) as bar:
-        task = bar.add_task(title, total=None, note="")
-
-        def tick(done: int, total: int | None, note: str = "") -> None:
-            bar.update(task, completed=done, total=total, note=note)
-
-        return work(*args, progress=tick, **kwargs)
-
-
-def emit(result, as_json: bool) -> None:
-    """A result with ``to_dict`` and ``print``: JSON on stdout, or its own rendering."""
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        result.print(out)
-
-
-def _force_progress() -> bool:
-    import os
-
-    return os.environ.get("SEI_PROGRESS") == "1"
 
 
 def _version(value: bool):
@@ -186,7 +95,8 @@ def validate(
 
     Exits 2 with one line naming the file and the key when something is wrong.
     """
-    from .scenario import load_scenario
+    from .pipeline import load_scenario
+    from .render import print_json, show_validated
 
     s = load_scenario(scenario)
     if json_:
@@ -201,53 +111,7 @@ def validate(
             }
         )
         return
-    from .units import format_fraction, format_rate, format_time
-
-    net = s.network
-    loss = (
-        format_fraction(net.loss)
-        if isinstance(net.loss, float)
-        else f"Gilbert-Elliott, mean {format_fraction(net.loss.mean_loss)}"
-    )
-    table = Table(title=f"{scenario}: valid", show_header=False, title_justify="left")
-    table.add_column("section", style="bold")
-    table.add_column("resolved")
-    table.add_row("name / seed", f"{s.name} / {s.seed}")
-    table.add_row(
-        "model",
-        f"{s.model.name}, weights {s.model.resolved_weights}, input {'x'.join(map(str, s.model.resolved_input))}",
-    )
-    table.add_row(
-        "dataset", f"{s.dataset.name}, classes {s.dataset.classes}, {s.dataset.samples} samples"
-    )
-    method = s.splits.method if isinstance(s.splits.method, str) else ", ".join(s.splits.method)
-    table.add_row(
-        "splits", f"{method}, top {s.splits.top_k}, compression {', '.join(s.splits.compression)}"
-    )
-    scaled = f" (scaled x{s.device.slowdown:g})" if s.device.slowdown != 1 else ""
-    table.add_row("device", f"{s.device.count} x {s.device.profile}{scaled}")
-    table.add_row("server", f"{s.server.workers} worker(s) on {s.server.profile}")
-    table.add_row(
-        "network",
-        f"{net.protocol} ({net.congestion}), {format_rate(net.uplink_rate)} up, "
-        f"{format_rate(net.downlink_rate)} down, {format_time(net.delay)} one-way, "
-        f"jitter {format_time(net.jitter)}, loss {loss}, MTU {net.mtu} B, {net.connection}, "
-        f"fidelity {net.fidelity}",
-    )
-    wl = s.workload
-    rate = f"{wl.rate:g} fps" if wl.rate else f"trace {wl.trace}"
-    deadline = format_time(wl.deadline) if wl.deadline else "none"
-    table.add_row(
-        "workload", f"{wl.arrival} {rate}, {wl.frames} frames/device, deadline {deadline}"
-    )
-    q = s.qos
-    from .qos import describe_limits
-
-    limits = describe_limits(q)
-    table.add_row("qos", f"{'; '.join(limits) or 'no constraints'}; objective {q.objective}")
-    table.add_row("modes", ", ".join(s.modes))
-    table.add_row("output", str(s.results_dir))
-    out.print(table)
+    show_validated(scenario, s)
 
 
 class Fidelity(str, Enum):
@@ -280,8 +144,11 @@ def simulate(
     Writes frames.parquet, summary.csv, run.json and report.html into the results folder
     and prints the summary with the QoS matcher's choice.
     """
-    from .scenario import load_scenario
-    from .sim.engine import simulate as run_simulation
+    from .pipeline import advise, load_scenario
+    from .pipeline import simulate as run_simulation
+    from .render import print_json, show_summary, with_progress
+    from .results import write_result
+    from .store import records
 
     overrides: dict = {}
     if seed is not None:
@@ -290,10 +157,8 @@ def simulate(
         overrides["network.fidelity"] = fidelity.value
     s = load_scenario(scenario, overrides)
     result = with_progress("simulating", run_simulation, s, frames=frames)
-    folder = result.write(output, report=report)
-    from .suggest import suggestion
-
-    hint = suggestion(result) if result.qos.chosen is None else None
+    folder = write_result(result, output or s.results_dir, report=report)
+    hint = advise(result)
     if json_:
         print_json(
             {
@@ -305,68 +170,7 @@ def simulate(
             }
         )
         return
-    _print_summary(result)
-    if hint:
-        out.print(f"[yellow]What would make it feasible:[/yellow] {hint}")
-    out.print(
-        f"Results in [bold]{folder}[/bold] (report.html, summary.csv, frames.parquet, run.json)"
-    )
-
-
-def _print_summary(result, limit: int = 15) -> None:
-    """The configurations, feasible ones first (best first), then why the others fail."""
-    from .units import format_fraction, format_size, format_time
-
-    s = result.scenario
-    p = s.qos.percentile
-    table = result.summary
-    order = pd_order(table)
-    shown = order.head(limit)
-    t = Table(
-        title=f"{s.name}: {len(table)} configurations, {int(table['feasible'].sum())} meet the QoS",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-        pad_edge=False,
-    )
-    for col in ("config", "QoS", "acc", "p50", f"p{p:g}", "miss", "bytes/frame"):
-        t.add_column(col, no_wrap=col != "config", overflow="fold")
-    for _, r in shown.iterrows():
-        style = "bold green" if r["chosen"] else ("" if r["feasible"] else "dim")
-        t.add_row(
-            str(r["config"]),
-            "met" if r["feasible"] else "no",
-            format_fraction(r["accuracy"], 3),
-            format_time(r["latency_p50"], 3),
-            format_time(r["latency_qos"], 3),
-            format_fraction(r["deadline_miss"], 3),
-            format_size(r["bytes_per_frame"], 3),
-            style=style,
-        )
-    out.print(t)
-    if len(order) > limit:
-        out.print(f"[dim]... and {len(order) - limit} more in summary.csv[/dim]")
-    failing = order[~order["feasible"]].head(5)
-    if len(failing):
-        out.print("Why the closest others fail:")
-        for _, r in failing.iterrows():
-            out.print(f"  {r['config']}: {r['violations']}")
-    scaled = []
-    if s.device.slowdown != 1:
-        scaled.append(f"device profile {s.device.profile} scaled x{s.device.slowdown:g}")
-    if s.server.slowdown != 1:
-        scaled.append(f"server profile {s.server.profile} scaled x{s.server.slowdown:g}")
-    if scaled:
-        out.print(f"[yellow]Note:[/yellow] {'; '.join(scaled)} (measured latencies multiplied).")
-    colour = "green" if result.qos.chosen else "red"
-    out.print(f"[{colour}]{result.qos.explanation}[/{colour}]")
-
-
-def pd_order(table):
-    """Feasible configurations by the objective's score, then the others by how far they miss."""
-    feasible = table[table["feasible"]].sort_values(["score", "config"])
-    others = table[~table["feasible"]].sort_values(["excess", "score", "config"])
-    return __import__("pandas").concat([feasible, others])
+    show_summary(result, folder, hint)
 
 
 # --------------------------------------------------------------------------- network
@@ -416,58 +220,43 @@ def channel(
     Uses the same channel and transport code as the simulator, with one device and
     nothing else on the link. The reverse direction (ACKs) has the same settings.
     """
-    from .sim.channel import LinkParams
-    from .sim.tcp import CONGESTION_CONTROLS
+    from .errors import ScenarioError
+    from .pipeline import check_network_names, network_params
+    from .render import print_json, show_channel, with_progress
+    from .scenario import NetworkSpec, validate_section
+    from .scenario.fields import Duration, PositiveSize, Section
     from .sim.transfer import TransferSetup, describe, measure_transfers
-    from .sim.transport import TransportParams
-    from .units import (
-        UnitError,
-        format_size,
-        format_time,
-        parse_fraction,
-        parse_rate,
-        parse_size,
-        parse_time,
-    )
+    from .units import format_size
 
-    def parse(name: str, fn, text: str):
-        try:
-            return fn(text)
-        except UnitError as exc:
-            raise SeiError(f"--{name}: {exc}") from None
+    class Transfer(Section):
+        payload: PositiveSize
+        gap: Duration = 0.0
 
-    rate = parse("bandwidth", parse_rate, bandwidth)
-    one_way = parse("delay", parse_time, delay)
-    jit = parse("jitter", parse_time, jitter)
-    loss_rate = parse("loss", parse_fraction, loss)
-    size = parse("payload", parse_size, payload)
-    mtu_b = parse("mtu", parse_size, mtu)
-    gap_s = parse("gap", parse_time, gap)
-    if rate <= 0:
-        raise SeiError(f"--bandwidth: must be > 0, got {bandwidth!r}")
-    if not 0 <= loss_rate < 1:
-        raise SeiError(f"--loss: {loss} is out of range [0%, 100%)")
-    if size <= 0:
-        raise SeiError(f"--payload: must be > 0 bytes, got {payload!r}")
-    if one_way < 0 or jit < 0 or gap_s < 0:
-        raise SeiError("--delay, --jitter and --gap must be >= 0")
-    if not 68 <= mtu_b <= 65535 or mtu_b <= 40:
-        raise SeiError(f"--mtu: {mtu} is out of range [68 B, 65535 B]")
-    if congestion not in CONGESTION_CONTROLS:
-        raise SeiError(
-            f"--congestion: unknown {congestion!r}; known: {', '.join(CONGESTION_CONTROLS)}"
-        )
-    link = LinkParams(rate=rate, delay=one_way, jitter=jit, mtu=mtu_b, loss=loss_rate)
+    options = {
+        "protocol": protocol.value,
+        "congestion": congestion,
+        "bandwidth": bandwidth,
+        "delay": delay,
+        "jitter": jitter,
+        "loss": loss,
+        "mtu": mtu,
+        "connection": "per-frame" if connection == Connection.fresh else "persistent",
+    }
+    try:
+        net = validate_section(NetworkSpec, options, None)
+        transfer = validate_section(Transfer, {"payload": payload, "gap": gap}, None)
+        check_network_names(net)
+    except ScenarioError as exc:
+        option = (exc.key or "").split(".")[-1]
+        raise SeiError(f"--{option}: {exc.message}") from None
+    params = network_params(net)
     setup = TransferSetup(
-        protocol=protocol.value,
-        payload=size,
-        link=link,
-        reverse=link,
-        transport=TransportParams(
-            connection="per-frame" if connection == Connection.fresh else "persistent",
-            congestion=congestion,
-        ),
-        gap=gap_s,
+        protocol=net.protocol,
+        payload=transfer.payload,
+        link=params.uplink,
+        reverse=params.uplink,
+        transport=params.transport,
+        gap=transfer.gap,
     )
     table = with_progress("transfers", measure_transfers, setup, reps, seed)
     stats = describe(table)
@@ -475,33 +264,22 @@ def channel(
         {
             "protocol": protocol.value,
             "connection": connection.value,
-            "bandwidth_bps": rate * 8,
-            "delay_s": one_way,
-            "loss": loss_rate,
-            "payload_bytes": size,
+            "bandwidth_bps": net.uplink_rate * 8,
+            "delay_s": net.delay,
+            "loss": net.loss,
+            "payload_bytes": transfer.payload,
             "seed": seed,
-            "pure_sending_s": size / rate,
+            "pure_sending_s": transfer.payload / net.uplink_rate,
         }
     )
     if json_:
         print_json(stats)
         return
-    t = Table(
-        title=f"{format_size(size)} over {protocol.value.upper()} ({connection.value}), {bandwidth}, {delay} one-way, {loss} loss, {reps} transfers",
-        title_justify="left",
+    show_channel(
+        stats,
+        f"{format_size(transfer.payload)} over {protocol.value.upper()} ({connection.value}), "
+        f"{bandwidth}, {delay} one-way, {loss} loss, {reps} transfers",
     )
-    for col in ("median", "p5", "p95", "mean", "lost", "retransmissions/transfer", "pure sending"):
-        t.add_column(col)
-    t.add_row(
-        format_time(stats["median_s"]),
-        format_time(stats["p5_s"]),
-        format_time(stats["p95_s"]),
-        format_time(stats["mean_s"]),
-        f"{stats['loss'] * 100:.3g}%",
-        f"{stats['retransmissions_mean']:.3g}",
-        format_time(stats["pure_sending_s"]),
-    )
-    out.print(t)
 
 
 # --------------------------------------------------------------------------- models
@@ -510,10 +288,10 @@ def channel(
 def _shape(text: str | None) -> tuple[int, int, int] | None:
     if text is None:
         return None
-    from .scenario import _input_shape
+    from .scenario import parse_shape
 
     try:
-        return _input_shape(text)
+        return parse_shape(text)
     except ValueError as exc:
         raise SeiError(f"--input: {exc}") from None
 
@@ -543,6 +321,7 @@ def splits(
     """List a model's split points: payload, FLOPs and parameters of head and tail."""
     from .models.graph import split_points
     from .models.zoo import load_model
+    from .render import print_json, show_splits, with_progress
 
     loaded = load_model(model, weights=weights, input_shape=_shape(input))
     points = split_points(loaded.module, loaded.input_shape)
@@ -574,49 +353,7 @@ def splits(
             }
         )
     else:
-        from .units import format_size
-
-        t = Table(
-            title=f"{loaded.name} at {'x'.join(map(str, loaded.input_shape))}: {len(rows)} split points",
-            title_justify="left",
-        )
-        cols = [
-            "depth",
-            "split",
-            "tensors",
-            "shapes",
-            "fp32",
-            "int8",
-            "head GFLOPs",
-            "tail GFLOPs",
-            "head params",
-        ]
-        if verify:
-            cols.append("max |diff|")
-        for c in cols:
-            t.add_column(c, no_wrap=c != "shapes")
-        for r in rows:
-            cells = [
-                str(r["depth"]), r["split"], str(r["n_tensors"]), r["shapes"],
-                format_size(r["payload_fp32"]), format_size(r["payload_int8"]),
-                f"{r['head_flops'] / 1e9:.3g}", f"{r['tail_flops'] / 1e9:.3g}", f"{r['head_params']:,}",
-            ]  # fmt: skip
-            if verify:
-                d = r.get("max_abs_diff")
-                cells.append(
-                    "–" if d is None else (f"[red]{d:.2e}[/red]" if d > 1e-5 else f"{d:.1e}")
-                )
-            t.add_row(*cells)
-        out.print(t)
-        if verify:
-            if failures:
-                out.print(
-                    f"[red]{len(failures)} split(s) differ by more than 1e-5: {', '.join(failures)}[/red]"
-                )
-            else:
-                out.print(
-                    f"[green]All {len(rows)} splits reproduce the model (max |diff| <= 1e-5).[/green]"
-                )
+        show_splits(loaded.name, loaded.input_shape, rows, verify, failures)
     if failures:
         raise typer.Exit(1)
 
@@ -658,38 +395,18 @@ def profile(
 ):
     """Measure head and tail latency at every split point; write profiles/<hardware>/<model>.csv."""
     from .models.profile import profile_error, profile_model
+    from .render import print_json, show_profile, with_progress
+    from .store import records
 
     result = with_progress(
         "profiling", profile_model, model, device=device.value, threads=threads, batch=batch,
         repeats=repeats, warmup=warmup, input_shape=_shape(input), weights=weights,
         hardware=hardware, folder=out_dir, single_only=single,
     )  # fmt: skip
-    meta = result.meta
     if json_:
-        print_json({"path": str(result.path), "meta": meta, "splits": records(result.table)})
+        print_json({"path": str(result.path), "meta": result.meta, "splits": records(result.table)})
         return
-    from .units import format_time
-
-    t = Table(
-        title=f"{model} on {meta['hardware']} ({meta.get('gpu') or meta.get('cpu')}, {meta['threads']} threads, batch {batch})",
-        title_justify="left",
-    )
-    for c in ("split", "head median", "head p95", "tail median", "tail p95", "head+tail vs full"):
-        t.add_column(c)
-    full = meta["full_median_s"]
-    errors = profile_error(result.table)
-    for (_, r), err_ in zip(result.table.iterrows(), errors):
-        t.add_row(
-            r["split"], format_time(r["head_median_s"]), format_time(r["head_p95_s"]),
-            format_time(r["tail_median_s"]), format_time(r["tail_p95_s"]), f"{err_ * 100:+.1f}%",
-        )  # fmt: skip
-    out.print(t)
-    share = meta["within_10pct"]
-    colour = "green" if share >= 0.9 else "yellow"
-    out.print(
-        f"[{colour}]Profile accuracy: head+tail within ±10% of the full model (median {format_time(full)}) "
-        f"for {share * 100:.0f}% of splits.[/{colour}] Written {result.path}"
-    )
+    show_profile(model, batch, result, profile_error(result.table))
 
 
 class Dataset(str, Enum):
@@ -717,6 +434,7 @@ def train(
 ):
     """Train a reference model on the built-in dataset (seeded, reproducible)."""
     from .models.train import train_reference
+    from .render import print_json, show_trained, with_progress
 
     record = with_progress(
         f"training {model}", train_reference, model, dataset=dataset.value, epochs=epochs,
@@ -725,11 +443,7 @@ def train(
     if json_:
         print_json(record)
         return
-    out.print(
-        f"[green]{model}: test accuracy {record['test_accuracy'] * 100:.2f}% "
-        f"({record['test_samples']} held-out digits), {record['epochs']} epochs in "
-        f"{record['train_seconds']:.1f} s.[/green] Saved {record['checkpoint']}"
-    )
+    show_trained(model, record)
 
 
 # --------------------------------------------------------------------------- interpretability
@@ -769,13 +483,23 @@ def rank(
     json_: JsonOpt = False,
 ):
     """Rank split points by I-SPLIT's cumulative importance (CUI); write table and plot."""
-    from .interpret.rank_command import run_rank
+    from .pipeline import load_scenario
+    from .pipeline import rank as run_rank
+    from .render import print_json, show_rank, with_progress
+    from .results import write_rank
 
-    result = with_progress(
-        "ranking", run_rank, scenario, samples=samples, classes=_classes(classes),
-        with_accuracy=accuracy, top=top,
-    )  # fmt: skip
-    emit(result, json_)
+    overrides: dict = {}
+    if samples is not None:
+        overrides["dataset.samples"] = samples
+    if classes is not None:
+        overrides["dataset.classes"] = _classes(classes)
+    s = load_scenario(scenario, overrides)
+    result = with_progress("ranking", run_rank, s, with_accuracy=accuracy, top=top)
+    paths = write_rank(result)
+    if json_:
+        print_json({**result.to_dict(), "files": paths})
+        return
+    show_rank(result, paths)
 
 
 class Criterion(str, Enum):
@@ -830,26 +554,30 @@ def prune(
     FLOPs (or parameters) drop by the target. SInGE's exact per-neuron path costs m passes
     of the network after each layer per filter: expect minutes on a CPU.
     """
-    from .interpret.prune_command import run_prune
+    from .pipeline import default_path, load_scenario
+    from .pipeline import prune as run_prune
+    from .render import print_json, show_pruned, with_progress
+    from .results import record_profile, write_pruned
 
+    s = load_scenario(scenario)
     result = with_progress(
-        "pruning", run_prune, scenario, split=split, criterion=criterion,
-        target_flops=target_flops, target_params=target_params, finetune_steps=finetune_steps,
-        step=step, steps=steps, samples=samples, seed=seed, output=output, profile=profile_hw,
+        "pruning", run_prune, s, split=split, criterion=criterion, target_flops=target_flops,
+        target_params=target_params, finetune_steps=finetune_steps, step=step, steps=steps,
+        samples=samples, seed=seed,
     )  # fmt: skip
+    target = result.meta["target_flops"] or result.meta["target_params"]
+    path = write_pruned(result, output or default_path(s, criterion, split, target))
+    summary = {**result.summary, "path": str(path), "profile": None}
+    if profile_hw:
+        from .models.profile import profile_model
+
+        prof = profile_model(str(path), repeats=20, warmup=3, folder=Path("profiles"))
+        record_profile(path, prof.path, prof.meta["hardware"])
+        summary.update({"profile": str(prof.path), "hardware": prof.meta["hardware"]})
     if json_:
-        print_json(result)
+        print_json(summary)
         return
-    out.print(
-        f"[green]{result['model']} pruned with {result['criterion']} at {result['split']}: head FLOPs "
-        f"{result['head_flops_before'] / 1e6:.3g}M -> {result['head_flops_after'] / 1e6:.3g}M "
-        f"({result['flops_reduction'] * 100:.1f}% removed), accuracy {result['accuracy_before'] * 100:.2f}% -> "
-        f"{result['accuracy_after'] * 100:.2f}%.[/green]"
-    )
-    out.print(
-        f"Saved {result['path']}"
-        + (f"; profile {result['profile']}" if result.get("profile") else "")
-    )
+    show_pruned(summary)
 
 
 # --------------------------------------------------------------------------- studies
@@ -896,6 +624,7 @@ def sweep(
     Resumable: points already done (same resolved scenario, seed and code version) are
     not recomputed, so re-running an interrupted sweep finishes it.
     """
+    from .render import print_json, show_sweep, with_progress
     from .sweep import parse_grid, run_sweep
 
     axes = parse_grid(grid, scenario)
@@ -903,7 +632,10 @@ def sweep(
         "sweep", run_sweep, scenario, axes, transient=False, executor=executor.value,
         workers=workers, scheduler=scheduler, frames=frames, output=output,
     )  # fmt: skip
-    emit(result, json_)
+    if json_:
+        print_json(result.to_dict())
+    else:
+        show_sweep(result)
 
 
 @app.command()
@@ -933,13 +665,17 @@ def explore(
 ):
     """Design-space exploration: evaluate designs, report the Pareto-optimal ones."""
     from .explore import load_spec, run_explore
+    from .render import print_json, show_explore, with_progress
 
     design = load_spec(spec)
     result = with_progress(
         "explore", run_explore, design, transient=False, samples=samples,
         executor=executor.value, workers=workers, scheduler=scheduler, output=output,
     )  # fmt: skip
-    emit(result, json_)
+    if json_:
+        print_json(result.to_dict())
+    else:
+        show_explore(result)
 
 
 @app.command()
@@ -951,23 +687,23 @@ def report(
     json_: JsonOpt = False,
 ):
     """(Re)write the HTML report of a results folder from its files."""
-    from .results import atomic_write_text
+    from .render import out, print_json
+    from .results import read_run
 
-    if (results_dir / "sweep.json").is_file():
+    kind = read_run(results_dir)["kind"]
+    if kind == "sweep":
         from .sweep import rewrite_report
 
         path = rewrite_report(results_dir)
-    elif (results_dir / "explore.json").is_file():
-        from .explore import rewrite_report as explore_report
+    elif kind == "explore":
+        from .explore import rewrite_report
 
-        path = explore_report(results_dir)
+        path = rewrite_report(results_dir)
     else:
         from .report import simulation_report
-        from .results import read_result
+        from .results import read_result, write_report
 
-        result = read_result(results_dir)
-        path = results_dir / "report.html"
-        atomic_write_text(path, simulation_report(result))
+        path = write_report(results_dir, simulation_report(read_result(results_dir)))
     if json_:
         print_json({"report": str(path)})
     else:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["SeiError", "ScenarioError", "NotFoundError"]
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["SeiError", "ScenarioError", "NotFoundError", "UnknownNameError"]
 
 
 class SeiError(Exception):
@@ -25,3 +28,23 @@ class ScenarioError(SeiError):
 
 class NotFoundError(SeiError):
     """A named thing (model, profile, split, criterion...) that does not exist."""
+
+
+class UnknownNameError(NotFoundError):
+    """A name that no registry entry answers to; the message lists the known names.
+
+    Rendered as ``unknown protocol 'tpc'; did you mean 'tcp'? Known: tcp, udp``.
+
+    Attributes:
+        kind: what was looked up (``protocol``, ``congestion control``...).
+        name: the name given.
+        known: the registered names.
+    """
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        self.kind = kind
+        self.name = name
+        self.known = list(known)
+        close = difflib.get_close_matches(str(name), self.known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ";"
+        super().__init__(f"unknown {kind} {name!r}{hint} Known: {', '.join(self.known) or 'none'}")

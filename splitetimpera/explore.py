@@ -37,11 +37,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ScenarioError
+from .pipeline import SUMMARY_COLUMNS, load_scenario, scenario_from_dict
 from .qos import pareto_front
-from .results import atomic_write_text, write_csv
-from .scenario import _read_yaml, apply_overrides, load_scenario, read_raw, scenario_from_dict
+from .report import explore_report
+from .results import QOS_COLUMNS, read_run, read_table, run_header, write_report, write_study
+from .scenario import apply_overrides, check_key, read_yaml
+from .store import records
 from .study import Point, code_version, run_points
-from .sweep import check_key
+from .sweep import POINT_COLUMNS
 
 __all__ = ["ExploreSpec", "load_spec", "designs", "run_explore", "ExploreResult", "rewrite_report"]
 
@@ -95,7 +98,7 @@ def _label(value) -> str:
 def load_spec(path: str | Path) -> ExploreSpec:
     """Read and check a spec: every key and every alternative against the base scenario."""
     path = Path(path)
-    data = _read_yaml(path)
+    data = read_yaml(path)
     source = str(path)
     try:
         spec = ExploreSpec.model_validate(data)
@@ -111,16 +114,17 @@ def load_spec(path: str | Path) -> ExploreSpec:
     if not base.is_file():
         raise ScenarioError(source, "base", f"no scenario at {spec.base!r}")
     load_scenario(base)
+    raw = read_yaml(base)
     for dim, alts in spec.alternatives():
         for label, sets in alts:
             for key in sets:
                 check_key(key, source)
             try:
-                load_scenario(base, sets)
+                scenario_from_dict(apply_overrides(raw, sets), str(base))
             except ScenarioError as exc:
                 # an alternative may need another dimension's (a pruned model, the
                 # hardware that has its profile): it is wrong only if it fits no design
-                if not _fits_some_design(spec, base, dim, label):
+                if not _fits_some_design(spec, base, raw, dim, label):
                     raise ScenarioError(
                         source, f"dimensions.{dim}", f"{label}: {exc.key}: {exc.message}"
                     ) from None
@@ -128,14 +132,14 @@ def load_spec(path: str | Path) -> ExploreSpec:
 
 
 def _fits_some_design(
-    spec: ExploreSpec, base: Path, dim: str, label: str, tries: int = 2000
+    spec: ExploreSpec, base: Path, raw: dict, dim: str, label: str, tries: int = 2000
 ) -> bool:
     """True when some design with this alternative is a valid scenario (first ``tries``)."""
     every = designs(spec.model_copy(update={"samples": None}))
     with_it = (overrides for labels, overrides in every if labels[dim] == label)
     for _, overrides in zip(range(tries), with_it):
         try:
-            load_scenario(base, overrides)
+            scenario_from_dict(apply_overrides(raw, overrides), str(base))
             return True
         except ScenarioError:
             continue
@@ -179,8 +183,6 @@ class ExploreResult:
         return self.designs[self.designs["pareto"]]
 
     def to_dict(self) -> dict:
-        from .cli import records
-
         return {
             "folder": str(self.folder),
             "space": self.spec.size,
@@ -191,36 +193,6 @@ class ExploreResult:
             "invalid": self.invalid,
             "seconds": self.seconds,
         }
-
-    def print(self, console) -> None:
-        from rich.table import Table
-
-        from .units import format_fraction, format_size, format_time
-
-        dims = list(self.spec.dimensions)
-        t = Table(
-            title=f"{len(self.pareto)} Pareto-optimal of {len(self.designs)} designs evaluated (space: {self.spec.size})",
-            title_justify="left",
-        )
-        for d in dims:
-            t.add_column(d)
-        for col in ("QoS", "configuration", "latency", "accuracy", "bytes/frame"):
-            t.add_column(col)
-        for _, r in self.pareto.sort_values("latency_qos").iterrows():
-            ok = "[green]met[/green]" if r["feasible"] else "[red]not met[/red]"
-            t.add_row(
-                *[str(r[d]) for d in dims], ok, str(r["chosen"] or r["closest"]), format_time(r["latency_qos"]),
-                format_fraction(r["accuracy"]), format_size(r["bytes_per_frame"]),
-            )  # fmt: skip
-        console.print(t)
-        if self.invalid:
-            first = self.invalid[0]
-            which = ", ".join(f"{d}={first[d]}" for d in dims)
-            console.print(
-                f"[yellow]{len(self.invalid)} design(s) left out: not valid scenarios[/yellow] "
-                f"(e.g. {which}: {first['error']})"
-            )
-        console.print(f"Written {self.folder / 'designs.csv'} and {self.folder / 'report.html'}")
 
 
 def run_explore(
@@ -239,7 +211,7 @@ def run_explore(
         spec = spec.model_copy(update={"samples": samples})
     base_path = Path(spec.base)
     base = load_scenario(base_path)
-    raw = read_raw(base_path)
+    raw = read_yaml(base_path)
     points, invalid = [], []
     for label, overrides in designs(spec):
         try:
@@ -247,14 +219,7 @@ def run_explore(
         except ScenarioError as exc:  # a combination that is no scenario: left out, and said
             invalid.append({**label, "error": f"{exc.key}: {exc.message}"})
             continue
-        points.append(
-            Point(
-                label=label,
-                scenario=resolved.model_dump(mode="json"),
-                source=str(base_path),
-                frames=spec.frames,
-            )  # fmt: skip
-        )
+        points.append(Point(label=label, scenario=resolved, frames=spec.frames))
     if not points:
         raise ScenarioError(
             spec.source, "dimensions", f"no design is a valid scenario: {invalid[0]['error']}"
@@ -264,9 +229,8 @@ def run_explore(
     marked: dict[str, pd.DataFrame] = {}
 
     def finish(table, rows, counts) -> None:
-        seconds = time.perf_counter() - started
-        meta = {**counts, "seconds": seconds, "invalid": invalid}
-        marked["table"] = _write(folder, spec, base, table, rows, meta)
+        run = run_header("explore", base, time.perf_counter() - started)
+        marked["table"] = _write(folder, spec, run, base, table, rows, counts, invalid)
 
     _, _, counts = run_points(
         points, folder, executor=executor, workers=workers, scheduler=scheduler,
@@ -292,42 +256,54 @@ def _mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write(
-    folder: Path, spec: ExploreSpec, base, table: pd.DataFrame, rows: pd.DataFrame, counts: dict
+    folder: Path,
+    spec: ExploreSpec,
+    run: dict,
+    base,
+    table: pd.DataFrame,
+    rows: pd.DataFrame,
+    counts: dict,
+    invalid: list[dict],
 ) -> pd.DataFrame:
     if "feasible" in table:
         table["feasible"] = table["feasible"].fillna(False).astype(bool)
     table = _mark_pareto(table) if "feasible" in table else table.assign(pareto=False)
-    write_csv(table, folder / "designs.csv")
-    if not rows.empty:
-        write_csv(rows, folder / "explore.csv")
-    meta = {
+    run = {
+        **run,
         "spec": spec.model_dump(mode="json"),
-        "source": spec.source,
+        "spec_source": spec.source,
         "space": spec.size,
         "evaluated": len(table),
         "code": code_version(),
-        **counts,
+        "counts": counts,
+        "invalid": invalid,
     }
-    atomic_write_text(folder / "explore.json", json.dumps(meta, indent=2, default=str) + "\n")
-    from .report import explore_report
-
-    atomic_write_text(
-        folder / "report.html", explore_report(spec, base, table, counts.get("invalid"))
+    dims = {d: "the design's alternative of this dimension" for d in spec.dimensions}
+    pareto = {"pareto": "True when no other design is better on latency, accuracy and bytes"}
+    write_study(
+        folder,
+        run,
+        {"designs.csv": table, "explore.csv": rows},
+        {
+            "designs.csv": {**dims, **POINT_COLUMNS, **pareto},
+            "explore.csv": {
+                "point": POINT_COLUMNS["point"],
+                **dims,
+                **SUMMARY_COLUMNS,
+                **QOS_COLUMNS,
+            },
+        },
+        explore_report(spec, base, table, invalid),
     )
     return table
 
 
 def rewrite_report(folder: Path) -> Path:
     """Re-render an exploration's report from its files (``sei report``)."""
-    meta = json.loads((folder / "explore.json").read_text())
-    spec = ExploreSpec.model_validate(meta["spec"]).model_copy(
-        update={"source": meta.get("source")}
+    run = read_run(folder)
+    spec = ExploreSpec.model_validate(run["spec"]).model_copy(
+        update={"source": run.get("spec_source")}
     )
-    dims = {d: str for d in spec.dimensions}
-    table = pd.read_csv(folder / "designs.csv", dtype=dims)
-    base = load_scenario(spec.base)
-    from .report import explore_report
-
-    path = folder / "report.html"
-    atomic_write_text(path, explore_report(spec, base, table, meta.get("invalid")))
-    return path
+    table = read_table(folder, "designs.csv", {d: str for d in spec.dimensions})
+    base = scenario_from_dict(run["scenario"], run.get("source"))
+    return write_report(folder, explore_report(spec, base, table, run.get("invalid")))

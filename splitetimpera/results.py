@@ -1,25 +1,64 @@
-"""Results on disk: writing a simulation's folder, and reading it back for ``sei report``.
+"""Results folders: the one place that writes them and reads them back.
 
-A results folder holds ``frames.parquet`` (:data:`~splitetimpera.sim.frames.FRAME_COLUMNS`),
-``summary.csv`` (:data:`~splitetimpera.sim.engine.SUMMARY_COLUMNS` plus the QoS columns),
-``run.json`` (resolved scenario, seed, versions, wall time, profiles, QoS verdict, and the
-meaning of every column) and ``report.html``. Files are written to a temporary name and
-renamed, so an interrupted write never leaves half a file behind or spoils an older one.
+Every results folder has a ``run.json`` of one schema: ``kind`` (``simulate``, ``sweep``
+or ``explore``), the sei and Python versions, when it was written, the wall time, the
+source and the resolved scenario (loadable again), the meaning of every column of its
+tables, and what is particular to its kind:
+
+* ``simulate`` (``sei simulate``, and every point of a study): ``frames.parquet``
+  (:data:`~splitetimpera.sim.frames.FRAME_COLUMNS`), ``summary.csv``
+  (:data:`~splitetimpera.pipeline.SUMMARY_COLUMNS` plus :data:`QOS_COLUMNS`),
+  ``report.html``; run.json adds the seed, the profiles used and how they were scaled,
+  and the QoS verdict. A study's point also has ``point.json``, written last as the mark
+  of a finished point.
+* ``sweep`` and ``explore``: their tables (``points.csv``/``sweep.csv``,
+  ``designs.csv``/``explore.csv``), ``report.html`` and ``points/``; run.json adds the
+  axes or the spec and the counts.
+* ``sei rank`` writes ``isplit.csv``, ``isplit.html``, ``isplit.json`` (and
+  ``accuracy.csv``) into the scenario's folder; ``sei prune`` a model file with its
+  accuracy table and record.
+
+Files are written to a temporary name and renamed (:mod:`splitetimpera.store`), so an
+interrupted write never leaves half a file behind or spoils an older one.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
+import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
+from . import __version__
+from .accuracy import ACCURACY_COLUMNS
 from .errors import SeiError
+from .pipeline import LAYER_COLUMNS, SUMMARY_COLUMNS, Configuration, Result, scenario_from_dict
+from .qos import match
+from .sim.frames import FRAME_COLUMNS
+from .store import atomic_write_text, write_csv, write_json, write_parquet
 
-__all__ = ["write_result", "read_result", "atomic_write_text", "write_csv", "QOS_COLUMNS"]
+__all__ = [
+    "QOS_COLUMNS",
+    "RUN_KINDS",
+    "run_header",
+    "write_result",
+    "read_result",
+    "read_run",
+    "write_report",
+    "point_info",
+    "point_done",
+    "write_point",
+    "read_point_summary",
+    "write_study",
+    "read_table",
+    "write_rank",
+    "write_pruned",
+    "record_profile",
+]
+
+RUN_KINDS = ("simulate", "sweep", "explore")
 
 QOS_COLUMNS: dict[str, str] = {
     "feasible": "True when the configuration meets every QoS constraint",
@@ -31,83 +70,101 @@ QOS_COLUMNS: dict[str, str] = {
 }
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """CSV with a fixed float format, so equal results give byte-identical files."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False, float_format="%.9g", lineterminator="\n")
-    os.replace(tmp, path)
-
-
-def _jsonable(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def write_result(result, folder: Path, report: bool = True) -> Path:
-    """Write a :class:`~splitetimpera.sim.engine.Result` into ``folder``."""
-    from .sim.engine import SUMMARY_COLUMNS
-    from .sim.frames import FRAME_COLUMNS
-
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / ".frames.parquet.tmp"
-    result.frames.to_parquet(tmp, index=False)
-    os.replace(tmp, folder / "frames.parquet")
-    write_csv(result.summary, folder / "summary.csv")
-    run = {
-        "scenario": result.scenario.model_dump(mode="json"),
-        "source": result.scenario.source,
-        **result.meta,
-        "qos": result.qos.to_dict(),
+def run_header(kind: str, scenario, wall_time_s: float | None) -> dict:
+    """The fields every ``run.json`` starts with."""
+    if kind not in RUN_KINDS:
+        raise ValueError(f"unknown run kind {kind!r}; known: {', '.join(RUN_KINDS)}")
+    return {
+        "kind": kind,
+        "sei_version": __version__,
+        "python": platform.python_version(),
         "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "columns": {
-            "frames.parquet": FRAME_COLUMNS,
-            "summary.csv": {**SUMMARY_COLUMNS, **QOS_COLUMNS},
-        },
+        "wall_time_s": wall_time_s,
+        "source": scenario.source,
+        "scenario": scenario.model_dump(mode="json"),
     }
-    atomic_write_text(folder / "run.json", json.dumps(_jsonable(run), indent=2) + "\n")
+
+
+def _simulation_run(result: Result, extra: dict | None = None) -> dict:
+    meta = dict(result.meta)
+    run = run_header("simulate", result.scenario, meta.pop("wall_time_s", None))
+    run.update(meta)
+    run.update(extra or {})
+    run["qos"] = result.qos.to_dict()
+    run["columns"] = {
+        "frames.parquet": FRAME_COLUMNS,
+        "summary.csv": {**SUMMARY_COLUMNS, **QOS_COLUMNS},
+    }
+    return run
+
+
+def write_result(result: Result, folder: str | Path, report: bool = True) -> Path:
+    """Write a simulation's folder: frames.parquet, summary.csv, run.json, report.html."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_parquet(result.frames, folder / "frames.parquet")
+    write_csv(result.summary, folder / "summary.csv")
+    write_json(folder / "run.json", _simulation_run(result))
     if report:
         from .report import simulation_report
 
-        atomic_write_text(folder / "report.html", simulation_report(result))
+        write_report(folder, simulation_report(result))
     return folder
 
 
-def read_result(folder: str | Path):
-    """Read a results folder back into a Result (for ``sei report``)."""
-    from .qos import match
-    from .scenario import scenario_from_dict
-    from .sim.engine import Configuration, Result
+def write_report(folder: Path, html: str) -> Path:
+    """Write (or rewrite) a folder's ``report.html``; returns its path."""
+    path = Path(folder) / "report.html"
+    atomic_write_text(path, html)
+    return path
 
+
+def read_run(folder: str | Path) -> dict:
+    """A results folder's ``run.json``.
+
+    Raises:
+        SeiError: one line when the folder or its run.json is missing or unreadable.
+    """
     folder = Path(folder)
-    needed = ["summary.csv", "run.json", "frames.parquet"]
     if not folder.is_dir():
         raise SeiError(f"{folder}: no such results folder")
-    missing = [n for n in needed if not (folder / n).is_file()]
+    path = folder / "run.json"
+    if not path.is_file():
+        raise SeiError(
+            f"{folder}: not a results folder (no run.json); `sei simulate`, `sei sweep` "
+            "and `sei explore` write one"
+        )
+    try:
+        run = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SeiError(f"{path}: unreadable ({exc})") from None
+    kind = run.get("kind") if isinstance(run, dict) else None
+    if kind not in RUN_KINDS:
+        raise SeiError(
+            f"{path}: 'kind' is {kind!r}, not one of {', '.join(RUN_KINDS)} (written by an "
+            "older sei? run the command again)"
+        )
+    return run
+
+
+def read_result(folder: str | Path) -> Result:
+    """Read a simulation's folder back into a :class:`~splitetimpera.pipeline.Result`."""
+    folder = Path(folder)
+    run = read_run(folder)
+    if run["kind"] != "simulate":
+        raise SeiError(f"{folder}: a {run['kind']} folder, not a simulation's")
+    missing = [n for n in ("summary.csv", "frames.parquet") if not (folder / n).is_file()]
     if missing:
         raise SeiError(
             f"{folder}: not a simulation results folder (missing {', '.join(missing)}); "
             "`sei simulate SCENARIO` writes one"
         )
     try:
-        run = json.loads((folder / "run.json").read_text())
         scenario = scenario_from_dict(run["scenario"], str(folder / "run.json"))
-    except (json.JSONDecodeError, KeyError) as exc:
-        raise SeiError(f"{folder / 'run.json'}: unreadable ({exc})") from None
+    except KeyError as exc:
+        raise SeiError(f"{folder / 'run.json'}: unreadable (no {exc})") from None
     summary = pd.read_csv(folder / "summary.csv")
     frames = pd.read_parquet(folder / "frames.parquet")
-    from .sim.engine import SUMMARY_COLUMNS
-
     base = summary[[c for c in SUMMARY_COLUMNS if c in summary.columns]]
     qos = match(base, scenario.qos)
     configs = [
@@ -120,5 +177,142 @@ def read_result(folder: str | Path):
         )
         for _, r in base.iterrows()
     ]
-    meta = {k: v for k, v in run.items() if k not in ("scenario", "qos", "columns", "source")}
+    skip = ("scenario", "qos", "columns", "source", "kind")
+    meta = {k: v for k, v in run.items() if k not in skip}
     return Result(scenario, configs, frames, qos.table, qos, meta)
+
+
+# --------------------------------------------------------------------------- studies
+
+
+def point_info(folder: Path) -> dict | None:
+    """A study point's ``point.json`` (None when it is missing or unreadable)."""
+    marker = folder / "point.json"
+    if not marker.is_file():
+        return None
+    try:
+        return json.loads(marker.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def point_done(folder: Path) -> dict | None:
+    """A study point's ``point.json`` when the point finished well, else None."""
+    info = point_info(folder)
+    return info if info is not None and info.get("status") == "ok" else None
+
+
+def write_point(folder: Path, info: dict, result: Result | None) -> dict:
+    """Write a study point's folder (a simulation's files when it ran), then its marker.
+
+    Args:
+        folder: the point's folder.
+        info: the marker's fields (key, label, status, error, seconds, code, frames).
+        result: the simulation, or None when the point failed.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if result is not None:
+        write_parquet(result.frames, folder / "frames.parquet")
+        write_csv(result.summary, folder / "summary.csv")
+        write_json(folder / "run.json", _simulation_run(result, {"label": info.get("label")}))
+    write_json(folder / "point.json", info)
+    return info
+
+
+def read_point_summary(folder: Path) -> pd.DataFrame:
+    """A finished point's summary table."""
+    return pd.read_csv(folder / "summary.csv")
+
+
+def write_study(
+    folder: Path,
+    run: dict,
+    tables: dict[str, pd.DataFrame],
+    columns: dict[str, dict],
+    report_html: str,
+) -> None:
+    """Write a sweep's or exploration's combined files.
+
+    Args:
+        folder: the study folder.
+        run: run.json's content (starting with :func:`run_header`).
+        tables: CSV file name to table; empty tables are not written.
+        columns: CSV file name to its column descriptions (kept in run.json).
+        report_html: the report page.
+    """
+    for name, table in tables.items():
+        if not table.empty:
+            write_csv(table, folder / name)
+    write_json(folder / "run.json", {**run, "columns": columns})
+    write_report(folder, report_html)
+
+
+def read_table(folder: Path, name: str, dtype: dict | None = None) -> pd.DataFrame:
+    """A study's CSV table (an empty table when it was not written)."""
+    path = folder / name
+    return pd.read_csv(path, dtype=dtype) if path.is_file() else pd.DataFrame()
+
+
+# --------------------------------------------------------------------------- rank, prune
+
+
+def write_rank(result, folder: Path | None = None) -> dict[str, str]:
+    """Write a ranking into the scenario's folder; returns ``{what: path}``.
+
+    ``accuracy.csv`` is what ``sei simulate`` reads for this scenario afterwards.
+    """
+    from .report import rank_report
+
+    s = result.scenario
+    folder = Path(folder) if folder else s.results_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"table": str(folder / "isplit.csv"), "figure": str(folder / "isplit.html")}
+    write_csv(result.table, folder / "isplit.csv")
+    atomic_write_text(folder / "isplit.html", rank_report(result))
+    if result.accuracy is not None:
+        write_csv(result.accuracy, folder / "accuracy.csv")
+        paths["accuracy"] = str(folder / "accuracy.csv")
+    write_json(
+        folder / "isplit.json",
+        {
+            "scenario": s.name,
+            "model": s.model.name,
+            "weights": s.model.resolved_weights,
+            "classes": result.classes,
+            "samples": s.dataset.samples,
+            "target": s.splits.target,
+            "top_k": s.splits.top_k,
+            "candidates": result.candidates,
+            "columns": {"isplit.csv": LAYER_COLUMNS, "accuracy.csv": ACCURACY_COLUMNS},
+        },
+    )
+    return paths
+
+
+def write_pruned(result, path: Path) -> Path:
+    """Save a pruned model (loadable as a scenario's ``model.name``), its accuracy table
+    (``.accuracy.csv``) and its record (``.json``) beside it; returns the model's path."""
+    from .models.zoo import save_pruned
+
+    path = Path(path)
+    if path.suffix != ".pt":
+        raise SeiError(f"--output: {path} must end in .pt")
+    save_pruned(result.module, result.base_model, path, result.input_shape, result.meta)
+    row = {
+        "split": "output", "compression": "none", "payload_bytes": 0,
+        "accuracy": result.summary["accuracy_after"], "samples": result.test_samples,
+        "seed": result.meta["seed"], "encode_s": 0.0, "decode_s": 0.0,
+    }  # fmt: skip
+    write_csv(
+        pd.DataFrame([row], columns=list(ACCURACY_COLUMNS)), path.with_suffix(".accuracy.csv")
+    )
+    write_json(path.with_suffix(".json"), {**result.summary, "path": str(path), "profile": None})
+    return path
+
+
+def record_profile(path: Path, profile: Path, hardware: str) -> None:
+    """Add the profile measured of a pruned model to its record (``.json`` beside it)."""
+    record_path = Path(path).with_suffix(".json")
+    record = json.loads(record_path.read_text())
+    record.update({"profile": str(profile), "hardware": hardware})
+    write_json(record_path, record)

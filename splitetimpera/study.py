@@ -1,8 +1,9 @@
 """Studies (sweeps and design-space explorations): many simulations, resumable, in parallel.
 
 A study is a list of points; each point is a scenario with some keys overridden. Each point
-is a full simulation with its own folder ``points/<key>/`` (summary.csv, frames.parquet,
-run.json, and ``point.json`` written last, atomically, as the mark of a finished point).
+is a full simulation with its own folder ``points/<key>/``, written by
+:mod:`splitetimpera.results` like any simulation's (summary.csv, frames.parquet, run.json),
+and ``point.json`` written last, atomically, as the mark of a finished point.
 The key hashes the resolved scenario, the seed, the frames per device and the code
 version, so a point already done is not recomputed, and an interrupted study (Ctrl-C or
 kill) loses no finished point: re-running it completes the rest. A point that fails is
@@ -15,16 +16,14 @@ Workers simulate and return results; only this process writes files.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import io
 import json
 import logging
 import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,12 @@ from typing import Any
 import pandas as pd
 
 from .errors import SeiError
-from .results import atomic_write_text, write_csv
+from .pipeline import Result, isplit_for, simulate
+from .results import point_done, point_info, read_point_summary, write_point
+from .scenario import Scenario
+from .selectors import needs_isplit
+from .store import Registry, cache_key, jsonable
+from .tables import isplit_key
 
 __all__ = [
     "Point",
@@ -61,73 +65,59 @@ def code_version() -> str:
     return digest.hexdigest()[:12]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Point:
     """One simulation of a study.
 
     Attributes:
         label: the study's coordinates of this point, e.g. ``{"network.bandwidth": "10 Mbit/s"}``.
-        scenario: the resolved scenario (JSON form, loadable by ``scenario_from_dict``).
-        source: where the base scenario came from (for messages).
+        scenario: the resolved scenario.
         frames: frames per device, or None for the scenario's own.
     """
 
     label: dict
-    scenario: dict
-    source: str
+    scenario: Scenario
     frames: int | None = None
 
     @property
     def key(self) -> str:
-        text = json.dumps(
-            {"scenario": self.scenario, "frames": self.frames, "code": code_version()},
-            sort_keys=True,
-            default=str,
+        """Hash of the resolved scenario, the frames and the code version."""
+        return cache_key(
+            {
+                "scenario": self.scenario.model_dump(mode="json"),
+                "frames": self.frames,
+                "code": code_version(),
+            },
+            16,
         )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass
 class PointResult:
-    """What a worker sends back for one point."""
+    """What a worker sends back for one point: the simulation, or the error as text."""
 
     key: str
-    ok: bool
-    summary: list[dict] = field(default_factory=list)
-    qos: dict = field(default_factory=dict)
-    frames: bytes = b""
-    meta: dict = field(default_factory=dict)
+    result: Result | None = None
     error: str = ""
     seconds: float = 0.0
 
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
 
-def evaluate_point(scenario: dict, source: str, frames: int | None, key: str) -> PointResult:
+
+def evaluate_point(scenario: Scenario, frames: int | None, key: str) -> PointResult:
     """Simulate one point (runs in a worker). Errors come back as text, not exceptions."""
     started = time.perf_counter()
     try:
-        from .scenario import scenario_from_dict
-        from .sim.engine import simulate
-
-        s = scenario_from_dict(scenario, source)
-        result = simulate(s, frames=frames)
-        buffer = io.BytesIO()
-        result.frames.to_parquet(buffer, index=False)
-        return PointResult(
-            key=key,
-            ok=True,
-            summary=result.summary.to_dict(orient="records"),
-            qos=result.qos.to_dict(),
-            frames=buffer.getvalue(),
-            meta=result.meta,
-            seconds=time.perf_counter() - started,
-        )
+        result = simulate(scenario, frames=frames)
+        return PointResult(key=key, result=result, seconds=time.perf_counter() - started)
     except SeiError as exc:
-        return PointResult(key=key, ok=False, error=str(exc), seconds=time.perf_counter() - started)
+        return PointResult(key=key, error=str(exc), seconds=time.perf_counter() - started)
     except Exception as exc:  # a bug at one point must not stop the study
         detail = traceback.format_exc(limit=3).strip().splitlines()[-1]
         return PointResult(
             key=key,
-            ok=False,
             error=f"{type(exc).__name__}: {exc} ({detail})",
             seconds=time.perf_counter() - started,
         )
@@ -150,6 +140,11 @@ class Executor(ABC):
         """Release workers."""
 
 
+#: Executors by name; ``@EXECUTORS.register`` adds one.
+EXECUTORS: Registry[type[Executor]] = Registry("executor")
+
+
+@EXECUTORS.register
 class LocalExecutor(Executor):
     """In this process (one worker) or in a pool of spawned processes."""
 
@@ -158,16 +153,14 @@ class LocalExecutor(Executor):
     def map(self, points):
         if self.workers <= 1:
             for p in points:
-                yield evaluate_point(p.scenario, p.source, p.frames, p.key)
+                yield evaluate_point(p.scenario, p.frames, p.key)
             return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        futures = [
-            self._pool.submit(evaluate_point, p.scenario, p.source, p.frames, p.key) for p in points
-        ]
+        futures = [self._pool.submit(evaluate_point, p.scenario, p.frames, p.key) for p in points]
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -180,6 +173,7 @@ class LocalExecutor(Executor):
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+@EXECUTORS.register
 class DaskExecutor(Executor):
     """``dask.distributed``: an existing scheduler, or a LocalCluster of ``workers``."""
 
@@ -208,13 +202,7 @@ class DaskExecutor(Executor):
             self._client = Client(self._cluster)
         futures = [
             self._client.submit(
-                evaluate_point,
-                p.scenario,
-                p.source,
-                p.frames,
-                p.key,
-                key=f"sei-{p.key}",
-                pure=False,
+                evaluate_point, p.scenario, p.frames, p.key, key=f"sei-{p.key}", pure=False
             )
             for p in points
         ]
@@ -230,73 +218,35 @@ class DaskExecutor(Executor):
             cluster.close()
 
 
-EXECUTORS: dict[str, type[Executor]] = {cls.name: cls for cls in (LocalExecutor, DaskExecutor)}
-
-
 def make_executor(name: str, workers: int = 1, scheduler: str | None = None) -> Executor:
+    """The executor called ``name``; an unknown name lists the known ones."""
     cls = EXECUTORS.get(name)
-    if cls is None:
-        close = difflib.get_close_matches(name, list(EXECUTORS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise SeiError(f"unknown executor {name!r}{hint} Known: {', '.join(EXECUTORS)}")
     if scheduler and name != "dask":
         raise SeiError("--scheduler needs --executor dask")
     return cls(workers=workers, scheduler=scheduler)
 
 
-def _done(folder: Path) -> dict | None:
-    marker = folder / "point.json"
-    if not marker.is_file():
-        return None
-    try:
-        info = json.loads(marker.read_text())
-    except json.JSONDecodeError:
-        return None
-    return info if info.get("status") == "ok" else None
-
-
-def _write_point(folder: Path, point: Point, result: PointResult) -> dict:
-    folder.mkdir(parents=True, exist_ok=True)
+def _write_point(folder: Path, point: Point, outcome: PointResult) -> dict:
     info = {
         "key": point.key,
-        "label": point.label,
-        "status": "ok" if result.ok else "failed",
-        "error": result.error,
-        "seconds": result.seconds,
+        "label": jsonable(point.label),
+        "status": "ok" if outcome.ok else "failed",
+        "error": outcome.error,
+        "seconds": outcome.seconds,
         "code": code_version(),
         "frames": point.frames,
     }
-    if result.ok:
-        write_csv(pd.DataFrame(result.summary), folder / "summary.csv")
-        tmp = folder / ".frames.parquet.tmp"
-        tmp.write_bytes(result.frames)
-        tmp.replace(folder / "frames.parquet")
-        run = {
-            "scenario": point.scenario,
-            "source": point.source,
-            "label": point.label,
-            **result.meta,
-            "qos": result.qos,
-        }
-        atomic_write_text(folder / "run.json", json.dumps(run, indent=2, default=str) + "\n")
-    atomic_write_text(folder / "point.json", json.dumps(info, indent=2) + "\n")
-    return info
+    return write_point(folder, info, outcome.result)
 
 
 def _prepare(points: list[Point]) -> None:
-    """Work every point needs but should do once: I-SPLIT tables (they need torch)."""
-    from .scenario import scenario_from_dict
-
+    """Work every point needs but should do once: I-SPLIT tables (they may need torch)."""
     seen: set[str] = set()
     for p in points:
-        s = scenario_from_dict(p.scenario, p.source)
-        if s.splits.method == "isplit" and "SC" in s.modes:
-            from .interpret.cache import isplit_key, isplit_table
-
-            key = isplit_key(s)
-            if key not in seen:
-                seen.add(key)
-                isplit_table(s)
+        s = p.scenario
+        if "SC" in s.modes and needs_isplit(s.splits.method) and isplit_key(s) not in seen:
+            seen.add(isplit_key(s))
+            isplit_for(s)  # computed once and cached on disk; workers read it
 
 
 def run_points(
@@ -323,7 +273,7 @@ def run_points(
         )
     store = folder / "points"
     store.mkdir(parents=True, exist_ok=True)
-    todo = [p for p in points if _done(store / p.key) is None]
+    todo = [p for p in points if point_done(store / p.key) is None]
     reused = len(points) - len(todo)
     total = len(points)
     done = reused
@@ -375,12 +325,7 @@ def collect(points: list[Point], store: Path) -> tuple[pd.DataFrame, pd.DataFram
     """Read every point's folder into the points table and the per-configuration rows."""
     table, rows = [], []
     for index, p in enumerate(points):
-        marker = store / p.key / "point.json"
-        info: dict[str, Any] = (
-            json.loads(marker.read_text())
-            if marker.is_file()
-            else {"status": "missing", "error": ""}
-        )
+        info: dict[str, Any] = point_info(store / p.key) or {"status": "missing", "error": ""}
         entry = {
             "point": index,
             "key": p.key,
@@ -389,7 +334,7 @@ def collect(points: list[Point], store: Path) -> tuple[pd.DataFrame, pd.DataFram
             "error": info.get("error", ""),
         }
         if info["status"] == "ok":
-            summary = pd.read_csv(store / p.key / "summary.csv")
+            summary = read_point_summary(store / p.key)
             chosen = summary[summary["chosen"]]
             best = (
                 chosen.iloc[0] if len(chosen) else summary.sort_values(["excess", "score"]).iloc[0]

@@ -4,39 +4,53 @@ The grid is a cross product of scenario keys and their values, e.g.
 ``--grid network.bandwidth="1 Mbit/s,10 Mbit/s" --grid network.loss="0%,1%,3%"``. Every
 point is a full simulation (see :mod:`splitetimpera.study`: resumable, parallel). The
 sweep folder gets ``points.csv`` (one row per point: the chosen configuration and its
-figures), ``sweep.csv`` (one row per point and configuration), ``sweep.json`` and
+figures), ``sweep.csv`` (one row per point and configuration), ``run.json`` and
 ``report.html``: heatmaps of the chosen configuration and of its latency over each pair of
 swept keys, and line plots along each key.
 """
 
 from __future__ import annotations
 
-import difflib
 import itertools
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel
 
 from .errors import ScenarioError, SeiError
-from .results import atomic_write_text, write_csv
-from .scenario import (
-    Scenario,
-    _model_in,
-    apply_overrides,
-    load_scenario,
-    read_raw,
-    scenario_from_dict,
+from .pipeline import SUMMARY_COLUMNS, load_scenario, scenario_from_dict
+from .report import sweep_report
+from .results import (
+    QOS_COLUMNS,
+    read_run,
+    read_table,
+    run_header,
+    write_report,
+    write_study,
 )
+from .scenario import Scenario, apply_overrides, check_key, read_yaml
+from .store import records
 from .study import Point, code_version, run_points
 
-__all__ = ["Axis", "parse_grid", "check_key", "run_sweep", "SweepResult", "rewrite_report"]
+__all__ = ["Axis", "parse_grid", "run_sweep", "SweepResult", "rewrite_report", "POINT_COLUMNS"]
+
+#: Columns of points.csv (one row per point) beyond the swept keys.
+POINT_COLUMNS: dict[str, str] = {
+    "point": "index of the point in the grid",
+    "key": "the point's folder under points/",
+    "status": "ok, failed (see error) or missing (not run yet)",
+    "error": "why the point failed",
+    "feasible": "True when a configuration meets the QoS at this point",
+    "chosen": "the configuration the QoS matcher chose",
+    "closest": "when none is feasible, the configuration closest to feasibility",
+    "latency_qos": "latency of the chosen (or closest) configuration at the QoS percentile (s)",
+    "accuracy": "its accuracy",
+    "bytes_per_frame": "its bytes on air per frame",
+    "deadline_miss": "its share of frames late or lost",
+}
 
 
 @dataclass(frozen=True)
@@ -45,28 +59,6 @@ class Axis:
 
     key: str
     values: tuple
-
-
-def check_key(key: str, source: str | None = None) -> None:
-    """Raise a one-line ScenarioError unless ``key`` is a dotted path of the scenario format."""
-    model: Any = Scenario
-    walked = []
-    for part in key.split("."):
-        fields = {n: f for n, f in model.model_fields.items() if not f.exclude}
-        if part not in fields:
-            close = difflib.get_close_matches(part, list(fields), n=1)
-            hint = f"; did you mean {'.'.join([*walked, close[0]])!r}?" if close else ""
-            where = ".".join(walked) or "the top level"
-            raise ScenarioError(
-                source, key, f"unknown key{hint} ({where} has: {', '.join(fields)})"
-            )
-        walked.append(part)
-        inner = _model_in(fields[part].annotation)
-        if inner is None or not (isinstance(inner, type) and issubclass(inner, BaseModel)):
-            if part != key.split(".")[-1]:
-                raise ScenarioError(source, key, f"{'.'.join(walked)!r} is a value, not a section")
-            return
-        model = inner
 
 
 def _values(text: str) -> tuple:
@@ -83,11 +75,11 @@ def _values(text: str) -> tuple:
 
 
 def parse_grid(specs: list[str], scenario: Path) -> list[Axis]:
-    """``key=v1,v2`` strings to axes, each key and value validated against the scenario.
+    """``key=v1,v2`` strings to axes, each key checked against the scenario format (the
+    values are checked when the points are built, see :func:`build_points`).
 
     Raises:
-        ScenarioError: an unknown key, an empty value list, or a value the scenario
-            format refuses (the message names the key and the value).
+        ScenarioError: an unknown key, an empty value list or a repeated key or value.
     """
     if not specs:
         raise SeiError(
@@ -112,11 +104,6 @@ def parse_grid(specs: list[str], scenario: Path) -> list[Axis]:
             ) from None
         if len(set(map(str, values))) != len(values):
             raise SeiError(f"--grid {key}: a value is repeated")
-        for value in values:
-            try:
-                load_scenario(scenario, {key: value})
-            except ScenarioError as exc:
-                raise ScenarioError(f"--grid {key}={value}", exc.key, exc.message) from None
         axes.append(Axis(key, values))
     return axes
 
@@ -124,17 +111,27 @@ def parse_grid(specs: list[str], scenario: Path) -> list[Axis]:
 def build_points(
     scenario: Path, axes: list[Axis], frames: int | None
 ) -> tuple[list[Point], Scenario]:
-    base_raw = read_raw(scenario)
+    """Every combination of the grid as a resolved point, and the base scenario.
+
+    Raises:
+        ScenarioError: a value the scenario format refuses, named ``--grid key=value``.
+    """
     base = load_scenario(scenario)
+    raw = read_yaml(Path(scenario))
     points = []
     for combo in itertools.product(*(a.values for a in axes)):
         label = {a.key: v for a, v in zip(axes, combo)}
-        s = scenario_from_dict(apply_overrides(base_raw, label), str(scenario))
-        points.append(
-            Point(
-                label=label, scenario=s.model_dump(mode="json"), source=str(scenario), frames=frames
+        try:
+            resolved = scenario_from_dict(apply_overrides(raw, label), str(scenario))
+        except ScenarioError as exc:
+            culprit = exc.key if exc.key in label else None
+            where = (
+                f"--grid {culprit}={label[culprit]}"
+                if culprit
+                else "--grid " + ", ".join(f"{k}={v}" for k, v in label.items())
             )
-        )
+            raise ScenarioError(where, exc.key, exc.message) from None
+        points.append(Point(label=label, scenario=resolved, frames=frames))
     return points, base
 
 
@@ -150,8 +147,6 @@ class SweepResult:
     seconds: float
 
     def to_dict(self) -> dict:
-        from .cli import records
-
         return {
             "folder": str(self.folder),
             "axes": {a.key: list(a.values) for a in self.axes},
@@ -159,31 +154,6 @@ class SweepResult:
             "seconds": self.seconds,
             "points": records(self.points),
         }
-
-    def print(self, console) -> None:
-        from rich.table import Table
-
-        from .units import format_fraction, format_time
-
-        t = Table(
-            title=f"sweep: {self.counts['points']} points ({self.counts['reused']} reused, {self.counts['failed']} failed)",
-            title_justify="left",
-        )
-        for a in self.axes:
-            t.add_column(a.key)
-        for col in ("chosen", "latency", "accuracy"):
-            t.add_column(col)
-        for _, r in self.points.iterrows():
-            if r["status"] != "ok":
-                cells = ["[red]failed[/red]", "", str(r["error"])[:60]]
-            else:
-                name = r["chosen"] or f"[red]none[/red] (closest {r['closest']})"
-                cells = [name, format_time(r["latency_qos"]), format_fraction(r["accuracy"])]
-            t.add_row(*[str(r[a.key]) for a in self.axes], *cells)
-        console.print(t)
-        console.print(
-            f"Written {self.folder / 'points.csv'}, {self.folder / 'sweep.csv'} and {self.folder / 'report.html'}"
-        )
 
 
 def run_sweep(
@@ -202,20 +172,17 @@ def run_sweep(
     points, base = build_points(scenario, axes, frames)
     folder = Path(output) if output else Path(base.output) / f"{base.name}-sweep"
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "scenario": str(scenario),
-        "name": base.name,
+    study = {
         "axes": {a.key: list(a.values) for a in axes},
         "frames": frames,
         "executor": executor,
         "workers": workers,
         "code": code_version(),
-        "qos": base.qos.model_dump(mode="json"),
     }
 
     def finish(table, rows, counts) -> None:
-        seconds = time.perf_counter() - started
-        _write(folder, {**meta, "counts": counts, "seconds": seconds}, axes, table, rows, base)
+        run = run_header("sweep", base, time.perf_counter() - started)
+        _write(folder, {**run, **study, "counts": counts}, axes, table, rows, base)
 
     table, rows, counts = run_points(
         points, folder, executor=executor, workers=workers, scheduler=scheduler,
@@ -225,35 +192,32 @@ def run_sweep(
 
 
 def _write(
-    folder: Path,
-    meta: dict,
-    axes: list[Axis],
-    table: pd.DataFrame,
-    rows: pd.DataFrame,
-    base,
+    folder: Path, run: dict, axes: list[Axis], table: pd.DataFrame, rows: pd.DataFrame, base
 ) -> None:
-    write_csv(table, folder / "points.csv")
-    if not rows.empty:
-        write_csv(rows, folder / "sweep.csv")
-    atomic_write_text(folder / "sweep.json", json.dumps(meta, indent=2, default=str) + "\n")
-    from .report import sweep_report
-
-    atomic_write_text(folder / "report.html", sweep_report(base, axes, table, rows))
+    swept = {a.key: "a swept key's value at this point" for a in axes}
+    write_study(
+        folder,
+        run,
+        {"points.csv": table, "sweep.csv": rows},
+        {
+            "points.csv": {**swept, **POINT_COLUMNS},
+            "sweep.csv": {
+                "point": POINT_COLUMNS["point"],
+                **swept,
+                **SUMMARY_COLUMNS,
+                **QOS_COLUMNS,
+            },
+        },
+        sweep_report(base, axes, table, rows),
+    )
 
 
 def rewrite_report(folder: Path) -> Path:
     """Re-render a sweep's report from its files (``sei report``)."""
-    meta = json.loads((folder / "sweep.json").read_text())
-    axes = [Axis(k, tuple(v)) for k, v in meta["axes"].items()]
-    table = pd.read_csv(folder / "points.csv", dtype={a.key: str for a in axes})
-    rows = (
-        pd.read_csv(folder / "sweep.csv", dtype={a.key: str for a in axes})
-        if (folder / "sweep.csv").is_file()
-        else pd.DataFrame()
-    )
-    base = load_scenario(meta["scenario"])
-    from .report import sweep_report
-
-    path = folder / "report.html"
-    atomic_write_text(path, sweep_report(base, axes, table, rows))
-    return path
+    run = read_run(folder)
+    axes = [Axis(k, tuple(v)) for k, v in run["axes"].items()]
+    dtype = {a.key: str for a in axes}
+    table = read_table(folder, "points.csv", dtype)
+    rows = read_table(folder, "sweep.csv", dtype)
+    base = scenario_from_dict(run["scenario"], run.get("source"))
+    return write_report(folder, sweep_report(base, axes, table, rows))

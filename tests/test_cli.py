@@ -145,7 +145,7 @@ def test_report_rewrites_from_files(write_scenario, tmp_path):
 
 def test_report_on_a_folder_that_is_not_results(tmp_path):
     result = runner.invoke(app, ["report", str(tmp_path)])
-    assert result.exit_code == 2 and "not a simulation results folder" in result.stderr
+    assert result.exit_code == 2 and "not a results folder (no run.json)" in result.stderr
 
 
 def test_channel_json():
@@ -178,7 +178,7 @@ def test_channel_json():
     [
         (["--bandwidth", "54"], "--bandwidth: '54' needs a unit"),
         (["--loss", "150%"], "--loss: 150% is out of range"),
-        (["--payload", "0 B"], "--payload: must be > 0"),
+        (["--payload", "0 B"], "--payload: 0 B is out of range [1 B, inf)"),
         (["--congestion", "bbr"], "--congestion: unknown"),
     ],
 )

@@ -149,8 +149,8 @@ def test_an_alternative_that_needs_another_dimension_is_accepted(
         ("digits_vgg", "other"),
     }
     assert all("no profile of" in d["error"] for d in result.invalid)
-    saved = json.loads((tmp_path / "mixed" / "explore.json").read_text())
-    assert len(saved["invalid"]) == 2
+    saved = json.loads((tmp_path / "mixed" / "run.json").read_text())
+    assert saved["kind"] == "explore" and len(saved["invalid"]) == 2
     report = (tmp_path / "mixed" / "report.html").read_text()
     assert "2 combination(s) left out as no valid scenario" in report
     nowhere = "  model.name: [digits_vgg, digits_mobilenet]\n"

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from splitetimpera.errors import ScenarioError
-from splitetimpera.scenario import GilbertElliott, apply_overrides, load_scenario
+from splitetimpera.pipeline import load_scenario
+from splitetimpera.scenario import GilbertElliott, apply_overrides
 
 from .conftest import REPO
 
@@ -63,8 +64,8 @@ BROKEN = [
     ({"network.bandwidth": "10 Mb/s"}, (), "network.bandwidth", "ambiguous"),
     ({"network.delay": "-5 ms"}, (), "network.delay", "out of range"),
     ({"network.delay": "5 parsecs"}, (), "network.delay", "unknown time unit"),
-    ({"network.protocol": "quic"}, (), "network.protocol", "allowed: tcp, udp"),
-    ({"network.congestion": "bbr"}, (), "network.congestion", "known: reno, cubic"),
+    ({"network.protocol": "quic"}, (), "network.protocol", "unknown protocol 'quic'; Known: tcp, udp"),
+    ({"network.congestion": "bbr"}, (), "network.congestion", "Known: reno, cubic"),
     ({"network.mtu": "20 B"}, (), "network.mtu", "out of range"),
     (
         {"network.connection": "sometimes"},

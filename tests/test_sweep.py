@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from splitetimpera.cli import app
 from splitetimpera.errors import ScenarioError, SeiError
-from splitetimpera.sweep import check_key, parse_grid, run_sweep
+from splitetimpera.scenario import check_key
+from splitetimpera.sweep import build_points, parse_grid, run_sweep
 
 from .browser import console_errors, render
 from .conftest import REPO
@@ -36,8 +37,10 @@ def test_grid_keys_and_values_are_validated(write_scenario):
         ScenarioError, match=r"network.bandwdith: unknown key; did you mean 'network.bandwidth'"
     ):
         parse_grid(["network.bandwdith=1 Mbit/s"], path)
-    with pytest.raises(ScenarioError, match=r"150% is out of range"):
-        parse_grid(["network.loss=0%,150%"], path)
+    with pytest.raises(
+        ScenarioError, match=r"^--grid network.loss=150%: network.loss: 150% is out of range"
+    ):
+        build_points(path, parse_grid(["network.loss=0%,150%"], path), None)
     with pytest.raises(SeiError, match="key=value1,value2"):
         parse_grid(["network.loss"], path)
     with pytest.raises(SeiError, match="repeated"):

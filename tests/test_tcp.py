@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from splitetimpera.sim.channel import Channel, LinkParams, LossModel
 from splitetimpera.sim.frames import FrameRecord
-from splitetimpera.sim.tcp import CONGESTION_CONTROLS, SYN_BYTES, Reno, register_congestion_control
+from splitetimpera.errors import UnknownNameError
+from splitetimpera.sim.congestion import CONGESTION_CONTROLS, Reno
+from splitetimpera.sim.tcp import SYN_BYTES
 from splitetimpera.sim.transfer import TransferSetup, measure_transfers
 from splitetimpera.sim.transport import TransportParams, make_transport
 
@@ -243,7 +245,7 @@ def test_persistent_connection_restarts_slow_start_after_idle():
 def test_congestion_controls_are_found_by_name_and_extensible():
     assert {"reno", "cubic"} <= set(CONGESTION_CONTROLS)
 
-    @register_congestion_control
+    @CONGESTION_CONTROLS.register
     class Halving(Reno):
         name = "test-halving"
 
@@ -256,14 +258,14 @@ def test_congestion_controls_are_found_by_name_and_extensible():
         )
         assert table["ok"].all()
     finally:
-        CONGESTION_CONTROLS.pop("test-halving")
-    with pytest.raises(ValueError, match="known: reno, cubic"):
+        CONGESTION_CONTROLS.unregister("test-halving")
+    with pytest.raises(UnknownNameError, match="Known: reno, cubic"):
         measure_transfers(_setup(1000, 1e6, 0.01, congestion="bbr"), reps=1, seed=0)
 
 
 def test_unknown_protocol_lists_the_known_ones():
     setup = _setup(1000, 1e6, 0.01)
-    with pytest.raises(ValueError, match="Known: .*tcp.*udp|Known: .*udp.*tcp"):
+    with pytest.raises(UnknownNameError, match="Known: .*tcp.*udp|Known: .*udp.*tcp"):
         measure_transfers(
             TransferSetup("sctp", 1000, setup.link, setup.reverse, setup.transport), reps=1, seed=0
         )

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from ..data.datasets import ImageData
 from ..errors import SeiError
 from ..models.graph import ModelGraph
+from ..models.rng import seeded
 from ..payload import bottleneck_shape, payload_bytes
 
 __all__ = [
@@ -185,7 +186,6 @@ def train_bottleneck(
     point = graph.point(split)
     if split in ("input", "output"):
         raise SeiError(f"a bottleneck needs an inner split, not {split!r}")
-    torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     head = graph.head(split).eval()
     tail = graph.tail(split)
@@ -196,7 +196,8 @@ def train_bottleneck(
     tail.eval()
     for p in tail.parameters():
         p.requires_grad_(finetune_tail)
-    bottleneck = Bottleneck(point.shapes)
+    with seeded(seed):  # the initialisation draws from torch's global generator
+        bottleneck = Bottleneck(point.shapes)
     features = _heads(head, train.images)
     labels = train.labels
     params = list(bottleneck.parameters()) + (

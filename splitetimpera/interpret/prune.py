@@ -27,6 +27,7 @@ import torch_pruning as tp
 
 from ..errors import SeiError
 from ..models.graph import ModelGraph
+from ..models.rng import seeded
 from .singe import Criterion
 
 __all__ = [
@@ -127,8 +128,7 @@ def finetune(
     if steps <= 0:
         return
     dropout_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(dropout_seed)
+    with seeded(dropout_seed):
         model.train()
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
         for _ in range(steps):

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..accuracy import ACCURACY_COLUMNS, weights_dir
-from ..cache import cache_dir
-from ..models.catalog import REFERENCE_MODELS
+from ..accuracy import ACCURACY_COLUMNS
+from ..catalog import REFERENCE_MODELS, weights_dir
 from ..ranking import cde_candidates, cui_curve, isplit_candidates
-from ..scenario import load_scenario
-from .cache import isplit_key, isplit_table
+from ..scenario import read_scenario
+from ..store import cache_dir, write_csv
+from ..tables import isplit_key
+from .tables import full_model_row, isplit_table
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 def _shipped_scenarios():
     for path in sorted(SCENARIOS.glob("*.yaml")):
-        scenario = load_scenario(path)
+        scenario = read_scenario(path)
         if scenario.model.name in REFERENCE_MODELS and scenario.model.resolved_weights == "builtin":
             yield scenario
 
@@ -65,7 +66,6 @@ def isplit_tables() -> dict[str, set[str]]:
 def accuracy_tables(extra: dict[str, set[str]], epochs: int = 12, seed: int = 0) -> None:
     from ..data.datasets import load_dataset
     from ..models.graph import ModelGraph
-    from ..models.train import evaluate
     from ..models.zoo import load_model
     from .compression import measure_accuracy
 
@@ -79,13 +79,7 @@ def accuracy_tables(extra: dict[str, set[str]], epochs: int = 12, seed: int = 0)
             cde_candidates(pd.Series([p.payload(4) for p in points]), [p.name for p in points])
         )
         bottleneck = {p.name for p in points[1:] if p.n_tensors == 1} | cde | extra.get(name, set())
-        rows = [
-            {
-                "split": "output", "compression": "none", "payload_bytes": 0,
-                "accuracy": evaluate(loaded.module, test.images, test.labels),
-                "samples": len(test), "seed": seed, "encode_s": 0.0, "decode_s": 0.0,
-            }
-        ]  # fmt: skip
+        rows = [full_model_row(loaded.module, test, seed)]
         for p in points:
             for compression in ("fp16", "int8"):
                 rows.append(measure_accuracy(graph, p.name, compression, train, test, seed=seed))
@@ -97,7 +91,7 @@ def accuracy_tables(extra: dict[str, set[str]], epochs: int = 12, seed: int = 0)
                 )
             log.info("%s: %s done", name, p.name)
         table = pd.DataFrame(rows, columns=list(ACCURACY_COLUMNS))
-        table.to_csv(weights_dir() / f"{name}.accuracy.csv", index=False, float_format="%.9g")
+        write_csv(table, weights_dir() / f"{name}.accuracy.csv")
 
 
 def main(argv: list[str] | None = None) -> None:

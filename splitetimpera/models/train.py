@@ -20,8 +20,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import __version__
+from ..catalog import REFERENCE_MODELS
 from ..errors import SeiError
-from .catalog import REFERENCE_MODELS
+from .rng import seeded
 from .zoo import build_architecture, weights_path
 
 __all__ = ["RECIPES", "train_reference", "evaluate", "train_epochs"]
@@ -121,9 +122,7 @@ def train_reference(
     recipe = dict(RECIPES[model])
     if epochs is not None:
         recipe["epochs"] = epochs
-    torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    net = build_architecture(model, 10)
     shape = (3, 32, 32)
     train = load_dataset(dataset, "train", shape)
     val = load_dataset(dataset, "val", shape)
@@ -134,17 +133,19 @@ def train_reference(
         if progress is not None:
             progress(epoch, recipe["epochs"], f"loss {loss:.3f}")
 
-    train_epochs(
-        net,
-        train.images,
-        train.labels,
-        epochs=recipe["epochs"],
-        lr=recipe["lr"],
-        batch_size=recipe["batch_size"],
-        weight_decay=recipe["weight_decay"],
-        generator=generator,
-        on_epoch=on_epoch,
-    )
+    with seeded(seed):  # initialisation and dropout
+        net = build_architecture(model, 10)
+        train_epochs(
+            net,
+            train.images,
+            train.labels,
+            epochs=recipe["epochs"],
+            lr=recipe["lr"],
+            batch_size=recipe["batch_size"],
+            weight_decay=recipe["weight_decay"],
+            generator=generator,
+            on_epoch=on_epoch,
+        )
     seconds = time.perf_counter() - started
     net.eval()
     path = Path(output) if output else weights_path(model)

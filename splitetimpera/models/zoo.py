@@ -23,8 +23,9 @@ import torch
 import torch.nn as nn
 from torchvision.models.resnet import BasicBlock
 
+from ..catalog import REFERENCE_MODELS, TORCHVISION_CLASSIFIERS, default_input, weights_dir
 from ..errors import NotFoundError, SeiError
-from .catalog import REFERENCE_MODELS, TORCHVISION_CLASSIFIERS, default_input
+from .rng import seeded
 
 __all__ = [
     "LoadedModel",
@@ -119,8 +120,6 @@ _REFERENCE_BUILDERS = {
 
 def weights_path(name: str) -> Path:
     """Where a reference model's built-in checkpoint lives."""
-    from ..accuracy import weights_dir
-
     return weights_dir() / f"{name}.pt"
 
 
@@ -368,8 +367,8 @@ def load_model(
     shape = tuple(input_shape or default_input(name))
     meta: dict = {}
     if weights == "none":
-        torch.manual_seed(0)  # random weights are reproducible
-        module = build_architecture(name)
+        with seeded(0):  # random weights are reproducible
+            module = build_architecture(name)
     elif weights == "builtin":
         if name not in REFERENCE_MODELS:
             raise SeiError(

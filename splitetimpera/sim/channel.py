@@ -20,7 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ __all__ = [
     "NoLoss",
     "BernoulliLoss",
     "GilbertElliottLoss",
-    "LOSS_MODELS",
+    "BurstyLoss",
     "make_loss",
     "LinkParams",
     "Link",
@@ -160,13 +160,18 @@ class GilbertElliottLoss(LossModel):
         return (1 - pi) * self.loss_good + pi * self.loss_bad
 
 
-LOSS_MODELS: dict[str, type[LossModel]] = {
-    cls.name: cls for cls in (NoLoss, BernoulliLoss, GilbertElliottLoss)
-}
+@dataclass(frozen=True)
+class BurstyLoss:
+    """Parameters of Gilbert-Elliott loss (see :class:`GilbertElliottLoss`)."""
+
+    p_good_to_bad: float
+    p_bad_to_good: float
+    loss_good: float = 0.0
+    loss_bad: float = 1.0
 
 
-def make_loss(spec: Any, rng: np.random.Generator) -> LossModel:
-    """A loss model from a scenario's ``network.loss``: a rate, or a Gilbert-Elliott block."""
+def make_loss(spec: float | BurstyLoss | None, rng: np.random.Generator) -> LossModel:
+    """A loss model from a rate (independent loss) or a :class:`BurstyLoss`."""
     if spec is None:
         return NoLoss()
     if isinstance(spec, (int, float)):
@@ -188,7 +193,7 @@ class LinkParams:
         queue_limit: packets the bottleneck holds, the one in transmission included.
         mtu: largest IP packet, bytes.
         overhead: link-layer bytes per packet beyond IP, bytes.
-        loss: a rate, a Gilbert-Elliott spec, or None.
+        loss: a rate, a :class:`BurstyLoss`, or None.
     """
 
     rate: float
@@ -197,7 +202,7 @@ class LinkParams:
     queue_limit: int = 1000
     mtu: int = 1500
     overhead: int = 38
-    loss: Any = field(default=0.0)
+    loss: float | BurstyLoss | None = 0.0
 
     def __post_init__(self):
         if not self.rate > 0:

@@ -18,19 +18,17 @@ the previous frame's congestion window) and packet-level interleaving between de
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import simpy
 
-from ..cache import cache_dir
+from ..store import BoundedCache, cache_dir, cache_key, write_parquet
 from .channel import Channel
 from .frames import FrameRecord
+from .params import NetworkParams
 from .transfer import TransferSetup, measure_transfers
 
 __all__ = ["FastTransport", "FAST_REPS", "transfer_table"]
@@ -40,11 +38,12 @@ log = logging.getLogger(__name__)
 #: Transfers simulated per (link, payload) to build a distribution.
 FAST_REPS = 200
 
-_MEMORY: dict[str, pd.DataFrame] = {}
+#: Tables kept in memory (a study's worker reuses them across points); bounded.
+_MEMORY: BoundedCache[pd.DataFrame] = BoundedCache(64)
 
 
 def _key(setup: TransferSetup, reps: int, seed: int) -> str:
-    text = json.dumps(
+    return cache_key(
         {
             "v": 1,
             "protocol": setup.protocol,
@@ -56,30 +55,25 @@ def _key(setup: TransferSetup, reps: int, seed: int) -> str:
             "reps": reps,
             "seed": seed,
         },
-        sort_keys=True,
+        24,
     )
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def transfer_table(setup: TransferSetup, reps: int = FAST_REPS, seed: int = 0) -> pd.DataFrame:
     """Outcomes of ``reps`` transfers, from memory, the disk cache, or the packet model."""
     key = _key(setup, reps, seed)
-    found = _MEMORY.get(key)
-    if found is not None:
-        return found
+    return _MEMORY.get(key, lambda: _from_disk(key, setup, reps, seed))
+
+
+def _from_disk(key: str, setup: TransferSetup, reps: int, seed: int) -> pd.DataFrame:
     path = cache_dir("transfers") / f"{key}.parquet"
     if path.is_file():
         try:
-            table = pd.read_parquet(path)
-            _MEMORY[key] = table
-            return table
+            return pd.read_parquet(path)
         except Exception:  # a damaged cache entry is recomputed
             log.warning("ignoring unreadable cache entry %s", path)
     table = measure_transfers(setup, reps, seed)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    table.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-    _MEMORY[key] = table
+    write_parquet(table, path)
     return table
 
 
@@ -102,46 +96,46 @@ class FastTransport:
     Args:
         env: the simulation environment.
         channel: the shared channel (its links keep the per-frame contention state).
-        scenario: the scenario (network, transport, workload).
-        config: the configuration (its payload).
-        device: the device served.
-        rng: the transport's random stream.
+        network: links, protocol and transport settings.
+        payload: application bytes per frame uplink.
+        result_size: application bytes per frame downlink.
+        gap: seconds between a device's frames (the measured connection sees this gap).
+        seed: seeds the packet-model measurement.
+        rng: the transport's random stream (which measured transfer a frame gets).
     """
 
     name = "fast"
 
     def __init__(
-        self, env: simpy.Environment, channel: Channel, scenario, config, device: int, rng
+        self,
+        env: simpy.Environment,
+        channel: Channel,
+        network: NetworkParams,
+        payload: int,
+        result_size: int,
+        gap: float,
+        seed: int,
+        rng: np.random.Generator,
     ):
-        from .engine import _link_params, transport_params
-
         self.env = env
         self.channel = channel
-        self.sequential = (
-            scenario.network.protocol != "tcp" or scenario.network.connection == "persistent"
-        )
+        params = network.transport
+        self.sequential = network.protocol != "tcp" or params.connection == "persistent"
         self.free = {"up": 0.0, "down": 0.0}
         self.rng = rng
-        net = scenario.network
-        up, down = _link_params(net)
-        params = transport_params(net)
-        rate = scenario.workload.rate
-        gap = 1.0 / rate if rate else 0.0
-        seed = scenario.seed
+        up, down = network.uplink, network.downlink
         self.draws = {
             "up": _Draws(
                 transfer_table(
-                    TransferSetup(
-                        net.protocol, max(config.payload_bytes, 1), up, down, params, gap
-                    ),
+                    TransferSetup(network.protocol, max(payload, 1), up, down, params, gap),
                     seed=seed,
                 )
             ),
             "down": _Draws(
                 transfer_table(
                     TransferSetup(
-                        net.protocol,
-                        scenario.workload.result_size,
+                        network.protocol,
+                        result_size,
                         down,
                         up,
                         replace(params, connection="persistent"),

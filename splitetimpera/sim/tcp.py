@@ -6,7 +6,7 @@ the sender's state and the peer's receiver):
 * Segments of at most MSS = MTU - 40 bytes; each message starts on a segment boundary.
 * Initial window of 10 segments, slow start (cwnd += 1 per acknowledged segment) up to
   ssthresh (initially unbounded), then congestion avoidance by the named congestion
-  control (:data:`CONGESTION_CONTROLS`: ``reno``, ``cubic``).
+  control (:mod:`.congestion`: ``reno``, ``cubic``).
 * The receiver acknowledges every segment (Linux's quick-ACK mode) on the reverse link;
   ACKs carry the cumulative point, a SACK of the segment that triggered them, and the
   echo of its send time (TCP timestamps), so every ACK gives an RTT sample.
@@ -38,21 +38,16 @@ the timestamp option, and FIN tear-down (it does not delay the data). The README
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
 from collections import deque
 
 import simpy
 
 from .channel import IP_TCP_HEADER, Channel, Link
+from .congestion import CONGESTION_CONTROLS
 from .frames import FrameRecord
-from .transport import Transport, TransportParams, register_transport
+from .transport import TRANSPORTS, Transport, TransportParams
 
 __all__ = [
-    "CongestionControl",
-    "Reno",
-    "Cubic",
-    "CONGESTION_CONTROLS",
-    "register_congestion_control",
     "TcpTransport",
     "Connection",
     "SYN_BYTES",
@@ -71,116 +66,6 @@ _SYN_RETRIES = 6
 _IN_FLIGHT, _SACKED, _LOST, _RETX, _ACKED = 1, 2, 3, 4, 5
 
 
-class CongestionControl(ABC):
-    """How cwnd grows on ACKs outside recovery, and what ssthresh becomes on loss.
-
-    Subclasses register by name with :func:`register_congestion_control`.
-    """
-
-    name = "abstract"
-
-    def __init__(self, flow: _Flow):
-        self.flow = flow
-
-    @abstractmethod
-    def on_ack(self, delivered: int, now: float) -> None:
-        """``delivered`` segments newly acknowledged or SACKed, outside recovery."""
-
-    @abstractmethod
-    def ssthresh_on_loss(self, now: float) -> float:
-        """The new ssthresh when a loss is detected (fast retransmit or timeout)."""
-
-    def slow_start(self, delivered: int) -> int:
-        """Grow cwnd by one per delivered segment up to ssthresh; returns the rest."""
-        flow = self.flow
-        if flow.cwnd >= flow.ssthresh:
-            return delivered
-        room = flow.ssthresh - flow.cwnd
-        used = min(float(delivered), room)
-        flow.cwnd += used
-        return int(delivered - used)
-
-
-CONGESTION_CONTROLS: dict[str, type[CongestionControl]] = {}
-
-
-def register_congestion_control(cls: type[CongestionControl]) -> type[CongestionControl]:
-    """Class decorator: make a congestion control available by its ``name``."""
-    CONGESTION_CONTROLS[cls.name] = cls
-    return cls
-
-
-@register_congestion_control
-class Reno(CongestionControl):
-    """Reno (RFC 5681): +1 segment per RTT in congestion avoidance, halve on loss."""
-
-    name = "reno"
-
-    def on_ack(self, delivered: int, now: float) -> None:
-        rest = self.slow_start(delivered)
-        if rest:
-            self.flow.cwnd += rest / self.flow.cwnd
-
-    def ssthresh_on_loss(self, now: float) -> float:
-        return max(self.flow.cwnd / 2.0, 2.0)
-
-
-@register_congestion_control
-class Cubic(CongestionControl):
-    """CUBIC (RFC 9438), Linux's default: cubic window growth since the last loss.
-
-    W(t) = C (t - K)^3 + W_max with C = 0.4 and K = cbrt(W_max (1 - beta) / C),
-    beta = 0.7, fast convergence, and the Reno-friendly region.
-    """
-
-    name = "cubic"
-    C = 0.4
-    BETA = 0.7
-
-    def __init__(self, flow: _Flow):
-        super().__init__(flow)
-        self.w_max = 0.0
-        self.epoch: float | None = None
-        self.k = 0.0
-        self.origin = 0.0
-        self.w_est = 0.0
-
-    def on_ack(self, delivered: int, now: float) -> None:
-        flow = self.flow
-        rest = self.slow_start(delivered)
-        if not rest:
-            return
-        if self.epoch is None:
-            self.epoch = now
-            if flow.cwnd < self.w_max:
-                self.k = ((self.w_max - flow.cwnd) / self.C) ** (1.0 / 3.0)
-                self.origin = self.w_max
-            else:
-                self.k = 0.0
-                self.origin = flow.cwnd
-            self.w_est = flow.cwnd
-        rtt = flow.srtt if flow.srtt is not None else 0.0
-        t = now - self.epoch + rtt
-        target = self.origin + self.C * (t - self.k) ** 3
-        if target > flow.cwnd:
-            increase = (target - flow.cwnd) / flow.cwnd * rest
-        else:
-            increase = 0.01 * rest / flow.cwnd
-        self.w_est += 3.0 * (1 - self.BETA) / (1 + self.BETA) * rest / flow.cwnd
-        flow.cwnd += increase
-        if self.w_est > flow.cwnd:
-            flow.cwnd = self.w_est
-
-    def ssthresh_on_loss(self, now: float) -> float:
-        cwnd = self.flow.cwnd
-        if cwnd < self.w_max:
-            self.w_max = cwnd * (1 + self.BETA) / 2.0
-        else:
-            self.w_max = cwnd
-        self.epoch = None
-        return max(cwnd * self.BETA, 2.0)
-
-
 class _Flow:
     """One direction of a connection: the sender's state and the peer's receiver."""
 
@@ -195,7 +80,7 @@ class _Flow:
         self.cwnd = float(params.initial_window)
         self.ssthresh = math.inf
         self.rwnd = max(1, params.receive_window // self.mss)
-        self.cc = CONGESTION_CONTROLS[params.congestion](self)
+        self.cc = CONGESTION_CONTROLS.get(params.congestion)(self)
         self.rto_min = params.rto_min
         self.rto_max = params.rto_max
         # Sequence space, in segments. Lists are indexed by segment - base.
@@ -588,7 +473,7 @@ class Connection:
         self.established.succeed(True)
 
 
-@register_transport
+@TRANSPORTS.register
 class TcpTransport(Transport):
     """TCP for one device: a persistent connection, or one connection per frame."""
 
@@ -596,11 +481,7 @@ class TcpTransport(Transport):
 
     def __init__(self, env, channel, params: TransportParams, device: int, rng):
         super().__init__(env, channel, params, device, rng)
-        if params.congestion not in CONGESTION_CONTROLS:
-            raise ValueError(
-                f"unknown congestion control {params.congestion!r}; "
-                f"known: {', '.join(CONGESTION_CONTROLS)}"
-            )
+        CONGESTION_CONTROLS.get(params.congestion)  # an unknown name fails here, not mid-run
         if params.connection not in ("persistent", "per-frame"):
             raise ValueError(
                 f"unknown connection {params.connection!r}; known: persistent, per-frame"

@@ -17,12 +17,9 @@ import simpy
 
 from .channel import Channel, LinkParams
 from .frames import FrameRecord
+from .protocols import make_transport
 from .streams import Streams
-from .transport import TransportParams, make_transport
-
-# Register the built-in transports by importing them.
-from . import tcp as _tcp  # noqa: F401  isort: skip
-from . import udp as _udp  # noqa: F401  isort: skip
+from .transport import TransportParams
 
 __all__ = ["TransferSetup", "measure_transfers", "TRANSFER_COLUMNS"]
 

@@ -6,22 +6,22 @@ whole message has reached the other side, or ``False`` when it was lost. It char
 bytes, packets and retransmissions it causes to the frame's record.
 
 To add a protocol, subclass :class:`Transport`, give it a ``name`` and decorate it with
-:func:`register_transport`; the scenario's ``network.protocol`` then accepts that name.
+``@TRANSPORTS.register``; the scenario's ``network.protocol`` then accepts that name.
 """
 
 from __future__ import annotations
 
-import difflib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
 import simpy
 
+from ..store import Registry
 from .channel import Channel
 from .frames import FrameRecord
 
-__all__ = ["Transport", "TransportParams", "TRANSPORTS", "register_transport", "make_transport"]
+__all__ = ["Transport", "TransportParams", "TRANSPORTS", "make_transport"]
 
 
 @dataclass(frozen=True)
@@ -90,20 +90,10 @@ class Transport(ABC):
         """
 
 
-TRANSPORTS: dict[str, type[Transport]] = {}
-
-
-def register_transport(cls: type[Transport]) -> type[Transport]:
-    """Class decorator: make a transport available by its ``name``."""
-    TRANSPORTS[cls.name] = cls
-    return cls
+#: Transports by name; ``@TRANSPORTS.register`` adds one.
+TRANSPORTS: Registry[type[Transport]] = Registry("protocol")
 
 
 def make_transport(name: str, *args, **kwargs) -> Transport:
     """Build the transport called ``name``; an unknown name lists the known ones."""
-    cls = TRANSPORTS.get(name)
-    if cls is None:
-        close = difflib.get_close_matches(name, list(TRANSPORTS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown protocol {name!r}{hint} Known: {', '.join(TRANSPORTS)}")
-    return cls(*args, **kwargs)
+    return TRANSPORTS.get(name)(*args, **kwargs)

@@ -9,7 +9,7 @@ import simpy
 
 from .channel import IP_UDP_HEADER
 from .frames import FrameRecord
-from .transport import Transport, register_transport
+from .transport import TRANSPORTS, Transport
 
 __all__ = ["UdpTransport"]
 
@@ -23,7 +23,7 @@ class _Message:
         self.lost = False
 
 
-@register_transport
+@TRANSPORTS.register
 class UdpTransport(Transport):
     """UDP over the channel.
 

@@ -1,30 +1,50 @@
-"""``sei prune``: prune a scenario model's head, fine-tune, save, measure and profile it."""
+"""``prune(scenario, ...)``: prune a scenario model's head (SInGE or a baseline), fine-tune,
+and measure it. Returns the pruned model and its record; writes nothing
+(:func:`splitetimpera.results.write_pruned` saves it)."""
 
 from __future__ import annotations
 
-import json
+import difflib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
-from ..accuracy import ACCURACY_COLUMNS
 from ..errors import NotFoundError, SeiError
-from ..results import write_csv
-from ..scenario import load_scenario
 
-__all__ = ["run_prune", "default_path"]
+__all__ = ["PruneResult", "prune", "default_path"]
+
+
+@dataclass
+class PruneResult:
+    """A pruned model and what was measured of it.
+
+    Attributes:
+        module: the pruned ``torch.nn.Module``.
+        base_model: the architecture it was pruned from.
+        input_shape: (C, H, W).
+        meta: how it was pruned (criterion, split, targets, seed, accuracies, FLOPs).
+        summary: the figures ``sei prune`` prints and writes beside the model.
+        test_samples: held-out images its accuracy was measured on.
+    """
+
+    module: object
+    base_model: str
+    input_shape: tuple[int, int, int]
+    meta: dict
+    summary: dict
+    test_samples: int
 
 
 def default_path(scenario, criterion: str, split: str, target: float) -> Path:
+    """Where a pruned model is saved unless told otherwise."""
     stem = Path(scenario.model.name).stem
     name = f"{stem}-{criterion}-{split.replace('.', '_')}-{round(target * 100)}.pt"
     return scenario.results_dir / "pruned" / name
 
 
-def run_prune(
-    scenario_path: Path,
+def prune(
+    scenario,
     *,
     split: str,
     criterion: str = "singe",
@@ -35,22 +55,18 @@ def run_prune(
     steps: int = 4,
     samples: int = 16,
     seed: int = 0,
-    output: Path | None = None,
-    profile: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
-) -> dict:
-    """Prune, save the pruned model (loadable by the registry), and return a summary."""
+) -> PruneResult:
+    """Prune the head at ``split`` (or the whole model with ``none``) down to the target."""
     from ..data.datasets import load_dataset
+    from ..interpret.prune import prune_head
+    from ..interpret.singe import make_criterion
     from ..models.graph import ModelGraph
     from ..models.train import evaluate
-    from ..models.zoo import load_model, save_pruned
-    from .prune import prune_head
-    from .singe import make_criterion
+    from ..models.zoo import load_model
 
-    scenario = load_scenario(scenario_path)
     if target_flops is None and target_params is None:
         target_flops = 0.5
-    target = target_flops if target_flops is not None else target_params
     for flag, value in (("--target-flops", target_flops), ("--target-params", target_params)):
         if value is not None and not 0 < value < 1:
             raise SeiError(
@@ -67,8 +83,6 @@ def run_prune(
     if split != "none":
         names = [p.name for p in ModelGraph(loaded.module, loaded.input_shape).points]
         if split not in names or split in ("input", "output"):
-            import difflib
-
             close = difflib.get_close_matches(split, names, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise NotFoundError(
@@ -85,9 +99,6 @@ def run_prune(
         finetune_steps=finetune_steps, relevance_samples=samples, seed=seed, progress=progress,
     )  # fmt: skip
     after = evaluate(result.model, test.images, test.labels)
-    path = Path(output) if output else default_path(scenario, criterion, split, target)
-    if path.suffix != ".pt":
-        raise SeiError(f"--output: {path} must end in .pt")
     meta = {
         "base_model": loaded.name,
         "criterion": criterion,
@@ -103,29 +114,11 @@ def run_prune(
         "accuracy_after": after,
         "head_flops_before": result.head_flops_before,
         "head_flops_after": result.head_flops_after,
-        "source": str(scenario_path),
+        "source": scenario.source,
         "input_shape": list(loaded.input_shape),
     }
-    save_pruned(result.model, loaded.name, path, loaded.input_shape, meta)
-    table = pd.DataFrame(
-        [
-            {
-                "split": "output",
-                "compression": "none",
-                "payload_bytes": 0,
-                "accuracy": after,
-                "samples": len(test),
-                "seed": seed,
-                "encode_s": 0.0,
-                "decode_s": 0.0,
-            }
-        ],  # fmt: skip
-        columns=list(ACCURACY_COLUMNS),
-    )
-    write_csv(table, path.with_suffix(".accuracy.csv"))
     summary = {
         "model": loaded.name,
-        "path": str(path),
         "criterion": criterion,
         "split": split,
         "head_flops_before": result.head_flops_before,
@@ -140,13 +133,5 @@ def run_prune(
         "seconds": time.perf_counter() - started,
         "input_shape": list(loaded.input_shape),
         "history": result.history,
-        "profile": None,
     }
-    if profile:
-        from ..models.profile import profile_model
-
-        prof = profile_model(str(path), repeats=20, warmup=3, folder=Path("profiles"))
-        summary["profile"] = str(prof.path)
-        summary["hardware"] = prof.meta["hardware"]
-    path.with_suffix(".json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
-    return summary
+    return PruneResult(result.model, loaded.name, loaded.input_shape, meta, summary, len(test))

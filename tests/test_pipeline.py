@@ -1,4 +1,4 @@
-"""The whole simulation: exact latencies, invariants, determinism, fidelity levels."""
+"""The pipeline's ``simulate``: exact latencies, invariants, determinism, fidelity levels."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from splitetimpera import simulate
-from splitetimpera.scenario import scenario_from_dict
-from splitetimpera.sim.engine import SUMMARY_COLUMNS
+from splitetimpera.pipeline import SUMMARY_COLUMNS, scenario_from_dict, simulate
+from splitetimpera.results import write_result
 from splitetimpera.sim.frames import FRAME_COLUMNS, STATUSES
 
 from .conftest import BASE_SCENARIO, REPO
@@ -73,8 +72,8 @@ def test_same_scenario_and_seed_give_byte_identical_summary(profiles, tmp_path):
             "workload.arrival": "poisson",
         },
     )
-    a = simulate(s).write(tmp_path / "a", report=False)
-    b = simulate(s).write(tmp_path / "b", report=False)
+    a = write_result(simulate(s), tmp_path / "a", report=False)
+    b = write_result(simulate(s), tmp_path / "b", report=False)
     assert (a / "summary.csv").read_bytes() == (b / "summary.csv").read_bytes()
     pd.testing.assert_frame_equal(
         pd.read_parquet(a / "frames.parquet"), pd.read_parquet(b / "frames.parquet")
@@ -97,7 +96,7 @@ def test_same_scenario_and_seed_give_byte_identical_summary(profiles, tmp_path):
 
 def test_outputs_have_the_documented_columns(profiles, tmp_path):
     result = simulate(_scenario(profiles))
-    folder = result.write(tmp_path / "out")
+    folder = write_result(result, tmp_path / "out")
     frames = pd.read_parquet(folder / "frames.parquet")
     assert list(frames.columns) == list(FRAME_COLUMNS)
     summary = pd.read_csv(folder / "summary.csv")
@@ -311,7 +310,9 @@ def test_simulating_a_shipped_isplit_scenario_does_not_import_torch(tmp_path, mo
 def test_simulator_does_not_import_torch(profiles):
     code = (
         "import sys; import splitetimpera; from splitetimpera import load_scenario, simulate; "
-        "import splitetimpera.sim.engine, splitetimpera.scenario, splitetimpera.qos, splitetimpera.report; "
+        "import splitetimpera.pipeline, splitetimpera.results, splitetimpera.sim.run, "
+        "splitetimpera.scenario, splitetimpera.qos, splitetimpera.report, splitetimpera.study, "
+        "splitetimpera.sweep, splitetimpera.explore, splitetimpera.render; "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -319,10 +320,10 @@ def test_simulator_does_not_import_torch(profiles):
 
 def test_a_transport_registered_by_name_can_be_named_in_a_scenario(profiles):
     from splitetimpera.errors import ScenarioError
-    from splitetimpera.sim.transport import TRANSPORTS, register_transport
+    from splitetimpera.sim.transport import TRANSPORTS
     from splitetimpera.sim.udp import UdpTransport
 
-    @register_transport
+    @TRANSPORTS.register
     class Teleport(UdpTransport):
         """A protocol whose messages arrive at once (for the test)."""
 
@@ -335,6 +336,8 @@ def test_a_transport_registered_by_name_can_be_named_in_a_scenario(profiles):
         result = simulate(_scenario(profiles, **{"network.protocol": "teleport", "modes": ["RC"]}))
         assert np.allclose(result.frames["latency"], 5 * 0.002)  # the whole model on the server
     finally:
-        TRANSPORTS.pop("teleport")
-    with pytest.raises(ScenarioError, match="'teleport' is not allowed; allowed: tcp, udp"):
+        TRANSPORTS.unregister("teleport")
+    with pytest.raises(
+        ScenarioError, match=r"network.protocol: unknown protocol 'teleport'.*Known: tcp, udp"
+    ):
         _scenario(profiles, **{"network.protocol": "teleport"})

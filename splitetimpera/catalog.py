@@ -1,18 +1,21 @@
 """Names of the models `sei` knows, without importing torch.
 
-The scenario loader and the simulator check model names against this catalogue so that
-they stay fast to import; the torch side (:mod:`splitetimpera.models.zoo`) builds them.
+The scenario loader checks model names against this catalogue, so that it stays fast to
+import; the torch side (:mod:`splitetimpera.models.zoo`) builds the models.
 ``tests/test_zoo.py`` checks that the torchvision list below matches the installed
 torchvision.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __all__ = [
     "REFERENCE_MODELS",
     "TORCHVISION_CLASSIFIERS",
     "known_models",
     "default_input",
+    "weights_dir",
 ]
 
 #: Built-in reference models, trained by ``sei train`` on the built-in ``digits`` dataset.
@@ -58,3 +61,8 @@ def default_input(name: str) -> tuple[int, int, int]:
     if name in REFERENCE_MODELS:
         return (3, 32, 32)
     return _DEFAULT_INPUT.get(name, (3, 224, 224))
+
+
+def weights_dir() -> Path:
+    """Where the reference models' checkpoints ship, with their accuracy and I-SPLIT tables."""
+    return Path(__file__).resolve().parent / "models" / "weights"

@@ -1,0 +1,367 @@
+"""What the CLI shows: rich tables, messages, progress bars and JSON on stdout.
+
+Tables and messages go to stdout (:data:`out`), progress bars to stderr (:data:`err`), so
+that ``--json`` output stays parseable. Output to a file or a pipe gets 120 columns, not
+rich's 80, so that tables are not wrapped (a terminal, or ``COLUMNS``, decides for itself).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from .qos import describe_limits
+from .store import jsonable
+from .units import format_fraction, format_rate, format_size, format_time
+
+__all__ = [
+    "out",
+    "err",
+    "print_json",
+    "with_progress",
+    "show_validated",
+    "show_summary",
+    "show_channel",
+    "show_splits",
+    "show_profile",
+    "show_rank",
+    "show_pruned",
+    "show_sweep",
+    "show_explore",
+    "order_by_verdict",
+]
+
+_PIPED = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+out = Console(soft_wrap=True, width=120 if _PIPED else None)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def print_json(obj) -> None:
+    """``obj`` as indented JSON on stdout (NaN as null)."""
+    print(json.dumps(jsonable(obj), indent=2, default=str), file=sys.stdout, flush=True)
+
+
+def _progress_bar(transient: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=err,
+        transient=transient,
+        disable=not err.is_terminal and os.environ.get("SEI_PROGRESS") != "1",
+    )
+
+
+def with_progress(title: str, work, *args, transient: bool = True, **kwargs):
+    """Run ``work(*args, progress=..., **kwargs)`` under a progress bar on stderr."""
+    with _progress_bar(transient) as bar:
+        task = bar.add_task(title, total=None, note="")
+
+        def tick(done: int, total: int | None, note: str = "") -> None:
+            bar.update(task, completed=done, total=total, note=note)
+
+        return work(*args, progress=tick, **kwargs)
+
+
+def _table(title: str, columns, **kwargs) -> Table:
+    t = Table(title=title, title_justify="left", **kwargs)
+    for col in columns:
+        t.add_column(col)
+    return t
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def show_validated(path, s) -> None:
+    """A valid scenario, resolved, one row per section."""
+    net = s.network
+    loss = (
+        format_fraction(net.loss)
+        if isinstance(net.loss, float)
+        else f"Gilbert-Elliott, mean {format_fraction(net.loss.mean_loss)}"
+    )
+    table = Table(title=f"{path}: valid", show_header=False, title_justify="left")
+    table.add_column("section", style="bold")
+    table.add_column("resolved")
+    shape = "x".join(map(str, s.model.resolved_input))
+    method = s.splits.method if isinstance(s.splits.method, str) else ", ".join(s.splits.method)
+    scaled = f" (scaled x{s.device.slowdown:g})" if s.device.slowdown != 1 else ""
+    wl = s.workload
+    rate = f"{wl.rate:g} fps" if wl.rate else f"trace {wl.trace}"
+    deadline = format_time(wl.deadline) if wl.deadline else "none"
+    rows = {
+        "name / seed": f"{s.name} / {s.seed}",
+        "model": f"{s.model.name}, weights {s.model.resolved_weights}, input {shape}",
+        "dataset": f"{s.dataset.name}, classes {s.dataset.classes}, {s.dataset.samples} samples",
+        "splits": f"{method}, top {s.splits.top_k}, compression {', '.join(s.splits.compression)}",
+        "device": f"{s.device.count} x {s.device.profile}{scaled}",
+        "server": f"{s.server.workers} worker(s) on {s.server.profile}",
+        "network": f"{net.protocol} ({net.congestion}), {format_rate(net.uplink_rate)} up, "
+        f"{format_rate(net.downlink_rate)} down, {format_time(net.delay)} one-way, "
+        f"jitter {format_time(net.jitter)}, loss {loss}, MTU {net.mtu} B, {net.connection}, "
+        f"fidelity {net.fidelity}",
+        "workload": f"{wl.arrival} {rate}, {wl.frames} frames/device, deadline {deadline}",
+        "qos": f"{'; '.join(describe_limits(s.qos)) or 'no constraints'}; objective {s.qos.objective}",
+        "modes": ", ".join(s.modes),
+        "output": str(s.results_dir),
+    }
+    for section, text in rows.items():
+        table.add_row(section, text)
+    out.print(table)
+
+
+def order_by_verdict(table: pd.DataFrame) -> pd.DataFrame:
+    """Feasible configurations by the objective's score, then the others by how far they miss."""
+    feasible = table[table["feasible"]].sort_values(["score", "config"])
+    others = table[~table["feasible"]].sort_values(["excess", "score", "config"])
+    return pd.concat([feasible, others])
+
+
+def show_summary(result, folder, hint: str | None, limit: int = 15) -> None:
+    """The configurations (feasible ones first, best first), why the others fail, the choice."""
+    s = result.scenario
+    p = s.qos.percentile
+    table = result.summary
+    order = order_by_verdict(table)
+    t = Table(
+        title=f"{s.name}: {len(table)} configurations, {int(table['feasible'].sum())} meet the QoS",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    for col in ("config", "QoS", "acc", "p50", f"p{p:g}", "miss", "bytes/frame"):
+        t.add_column(col, no_wrap=col != "config", overflow="fold")
+    for _, r in order.head(limit).iterrows():
+        style = "bold green" if r["chosen"] else ("" if r["feasible"] else "dim")
+        t.add_row(
+            str(r["config"]),
+            "met" if r["feasible"] else "no",
+            format_fraction(r["accuracy"], 3),
+            format_time(r["latency_p50"], 3),
+            format_time(r["latency_qos"], 3),
+            format_fraction(r["deadline_miss"], 3),
+            format_size(r["bytes_per_frame"], 3),
+            style=style,
+        )
+    out.print(t)
+    if len(order) > limit:
+        out.print(f"[dim]... and {len(order) - limit} more in summary.csv[/dim]")
+    failing = order[~order["feasible"]].head(5)
+    if len(failing):
+        out.print("Why the closest others fail:")
+        for _, r in failing.iterrows():
+            out.print(f"  {r['config']}: {r['violations']}")
+    scaled = []
+    if s.device.slowdown != 1:
+        scaled.append(f"device profile {s.device.profile} scaled x{s.device.slowdown:g}")
+    if s.server.slowdown != 1:
+        scaled.append(f"server profile {s.server.profile} scaled x{s.server.slowdown:g}")
+    if scaled:
+        out.print(f"[yellow]Note:[/yellow] {'; '.join(scaled)} (measured latencies multiplied).")
+    colour = "green" if result.qos.chosen else "red"
+    out.print(f"[{colour}]{result.qos.explanation}[/{colour}]")
+    if hint:
+        out.print(f"[yellow]What would make it feasible:[/yellow] {hint}")
+    out.print(
+        f"Results in [bold]{folder}[/bold] (report.html, summary.csv, frames.parquet, run.json)"
+    )
+
+
+# --------------------------------------------------------------------------- network, models
+
+
+def show_channel(stats: dict, title: str) -> None:
+    """One link's transfer-time distribution."""
+    t = _table(
+        title,
+        ("median", "p5", "p95", "mean", "lost", "retransmissions/transfer", "pure sending"),
+    )
+    t.add_row(
+        format_time(stats["median_s"]),
+        format_time(stats["p5_s"]),
+        format_time(stats["p95_s"]),
+        format_time(stats["mean_s"]),
+        f"{stats['loss'] * 100:.3g}%",
+        f"{stats['retransmissions_mean']:.3g}",
+        format_time(stats["pure_sending_s"]),
+    )
+    out.print(t)
+
+
+def show_splits(name: str, shape, rows: list[dict], verify: bool, failures: list[str]) -> None:
+    """A model's split points; with ``verify``, each one's difference from the model."""
+    cols = ["depth", "split", "tensors", "shapes", "fp32", "int8", "head GFLOPs", "tail GFLOPs", "head params"]  # fmt: skip
+    if verify:
+        cols.append("max |diff|")
+    t = Table(
+        title=f"{name} at {'x'.join(map(str, shape))}: {len(rows)} split points",
+        title_justify="left",
+    )
+    for c in cols:
+        t.add_column(c, no_wrap=c != "shapes")
+    for r in rows:
+        cells = [
+            str(r["depth"]), r["split"], str(r["n_tensors"]), r["shapes"],
+            format_size(r["payload_fp32"]), format_size(r["payload_int8"]),
+            f"{r['head_flops'] / 1e9:.3g}", f"{r['tail_flops'] / 1e9:.3g}", f"{r['head_params']:,}",
+        ]  # fmt: skip
+        if verify:
+            d = r.get("max_abs_diff")
+            cells.append("–" if d is None else (f"[red]{d:.2e}[/red]" if d > 1e-5 else f"{d:.1e}"))
+        t.add_row(*cells)
+    out.print(t)
+    if not verify:
+        return
+    if failures:
+        out.print(
+            f"[red]{len(failures)} split(s) differ by more than 1e-5: {', '.join(failures)}[/red]"
+        )
+    else:
+        out.print(
+            f"[green]All {len(rows)} splits reproduce the model (max |diff| <= 1e-5).[/green]"
+        )
+
+
+def show_profile(model: str, batch: int, result, errors) -> None:
+    """A measured profile: head and tail latency per split, and how well they add up."""
+    meta = result.meta
+    t = _table(
+        f"{model} on {meta['hardware']} ({meta.get('gpu') or meta.get('cpu')}, {meta['threads']} threads, batch {batch})",
+        ("split", "head median", "head p95", "tail median", "tail p95", "head+tail vs full"),
+    )
+    for (_, r), error in zip(result.table.iterrows(), errors):
+        t.add_row(
+            r["split"], format_time(r["head_median_s"]), format_time(r["head_p95_s"]),
+            format_time(r["tail_median_s"]), format_time(r["tail_p95_s"]), f"{error * 100:+.1f}%",
+        )  # fmt: skip
+    out.print(t)
+    share = meta["within_10pct"]
+    colour = "green" if share >= 0.9 else "yellow"
+    out.print(
+        f"[{colour}]Profile accuracy: head+tail within ±10% of the full model (median "
+        f"{format_time(meta['full_median_s'])}) for {share * 100:.0f}% of splits.[/{colour}] "
+        f"Written {result.path}"
+    )
+
+
+def show_trained(model: str, record: dict) -> None:
+    out.print(
+        f"[green]{model}: test accuracy {record['test_accuracy'] * 100:.2f}% "
+        f"({record['test_samples']} held-out digits), {record['epochs']} epochs in "
+        f"{record['train_seconds']:.1f} s.[/green] Saved {record['checkpoint']}"
+    )
+
+
+# --------------------------------------------------------------------------- interpretability
+
+
+def show_rank(result, paths: dict[str, str]) -> None:
+    """The I-SPLIT ranking, its candidates, notes and measured accuracies."""
+    t = _table(
+        f"I-SPLIT ranking of {result.scenario.model.name} (classes: {result.classes})",
+        ("rank", "split", "depth", "log10 CUI", "payload fp32", "I-SPLIT", "CDE"),
+    )
+    for _, r in result.table.sort_values("rank").head(12).iterrows():
+        t.add_row(
+            str(r["rank"]), r["split"], str(r["depth"]), f"{r['log10_cui']:.3f}", format_size(r["payload_bytes"]),
+            "yes" if r["isplit_candidate"] else "", "yes" if r["cde_candidate"] else "",
+        )  # fmt: skip
+    out.print(t)
+    out.print(
+        f"I-SPLIT candidates: [bold]{', '.join(result.candidates)}[/bold]; CDE: {', '.join(result.cde) or 'none'}"
+    )
+    for note in result.notes:
+        out.print(f"[yellow]{note}[/yellow]")
+    if result.accuracy is not None:
+        a = _table(
+            "Accuracy at the candidates (held-out test images)",
+            ("split", "compression", "payload", "accuracy", "samples"),
+        )
+        for _, r in result.accuracy.iterrows():
+            a.add_row(
+                r["split"], r["compression"], format_size(r["payload_bytes"]),
+                format_fraction(r["accuracy"]), str(r["samples"]),
+            )  # fmt: skip
+        out.print(a)
+    out.print("Written: " + ", ".join(paths.values()))
+
+
+def show_pruned(summary: dict) -> None:
+    out.print(
+        f"[green]{summary['model']} pruned with {summary['criterion']} at {summary['split']}: head FLOPs "
+        f"{summary['head_flops_before'] / 1e6:.3g}M -> {summary['head_flops_after'] / 1e6:.3g}M "
+        f"({summary['flops_reduction'] * 100:.1f}% removed), accuracy {summary['accuracy_before'] * 100:.2f}% -> "
+        f"{summary['accuracy_after'] * 100:.2f}%.[/green]"
+    )
+    out.print(
+        f"Saved {summary['path']}"
+        + (f"; profile {summary['profile']}" if summary.get("profile") else "")
+    )
+
+
+# --------------------------------------------------------------------------- studies
+
+
+def show_sweep(result) -> None:
+    """A sweep's points: the chosen configuration and its figures at each."""
+    c = result.counts
+    t = _table(
+        f"sweep: {c['points']} points ({c['reused']} reused, {c['failed']} failed)",
+        [*(a.key for a in result.axes), "chosen", "latency", "accuracy"],
+    )
+    for _, r in result.points.iterrows():
+        if r["status"] != "ok":
+            cells = ["[red]failed[/red]", "", str(r["error"])[:60]]
+        else:
+            name = r["chosen"] or f"[red]none[/red] (closest {r['closest']})"
+            cells = [name, format_time(r["latency_qos"]), format_fraction(r["accuracy"])]
+        t.add_row(*[str(r[a.key]) for a in result.axes], *cells)
+    out.print(t)
+    folder = result.folder
+    out.print(
+        f"Written {folder / 'points.csv'}, {folder / 'sweep.csv'} and {folder / 'report.html'}"
+    )
+
+
+def show_explore(result) -> None:
+    """An exploration's Pareto-optimal designs, and which combinations were left out."""
+    dims = list(result.spec.dimensions)
+    t = _table(
+        f"{len(result.pareto)} Pareto-optimal of {len(result.designs)} designs evaluated (space: {result.spec.size})",
+        [*dims, "QoS", "configuration", "latency", "accuracy", "bytes/frame"],
+    )
+    for _, r in result.pareto.sort_values("latency_qos").iterrows():
+        ok = "[green]met[/green]" if r["feasible"] else "[red]not met[/red]"
+        t.add_row(
+            *[str(r[d]) for d in dims], ok, str(r["chosen"] or r["closest"]), format_time(r["latency_qos"]),
+            format_fraction(r["accuracy"]), format_size(r["bytes_per_frame"]),
+        )  # fmt: skip
+    out.print(t)
+    if result.invalid:
+        first = result.invalid[0]
+        which = ", ".join(f"{d}={first[d]}" for d in dims)
+        out.print(
+            f"[yellow]{len(result.invalid)} design(s) left out: not valid scenarios[/yellow] "
+            f"(e.g. {which}: {first['error']})"
+        )
+    out.print(f"Written {result.folder / 'designs.csv'} and {result.folder / 'report.html'}")

@@ -1,0 +1,27 @@
+"""The ``device`` and ``server`` sections: where the head and the tail run."""
+
+from __future__ import annotations
+
+from .fields import PositiveFloat, PositiveInt, Section
+
+__all__ = ["DeviceSpec", "ServerSpec"]
+
+
+class DeviceSpec(Section):
+    """The embedded device(s) running the head."""
+
+    #: Hardware name of a measured profile: ``profiles/<profile>/<model>.csv``.
+    profile: str
+    count: PositiveInt = 1
+    #: Threads the profile was measured with (documentation; checked against it if given).
+    threads: PositiveInt | None = None
+    #: Multiply measured latencies by this factor to stand in for a slower device.
+    slowdown: PositiveFloat = 1.0
+
+
+class ServerSpec(Section):
+    """The server running the tail."""
+
+    profile: str
+    workers: PositiveInt = 1
+    slowdown: PositiveFloat = 1.0

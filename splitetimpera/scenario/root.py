@@ -1,0 +1,80 @@
+"""The whole scenario: its sections, name, seed, modes and output folder."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .early_exit import EarlyExitSpec
+from .fields import Section, as_list
+from .hardware import DeviceSpec, ServerSpec
+from .model import DatasetSpec, ModelSpec
+from .network import NetworkSpec
+from .qos import QosSpec
+from .splits import SplitsSpec
+from .workload import WorkloadSpec
+
+__all__ = ["Scenario", "MODES"]
+
+MODES = ("LC", "RC", "SC", "EE")
+
+
+class Scenario(Section):
+    """A whole scenario, resolved and frozen."""
+
+    name: str
+    seed: Annotated[int, Field(ge=0)] = 0
+    model: ModelSpec
+    dataset: DatasetSpec = DatasetSpec()
+    splits: SplitsSpec = SplitsSpec()
+    device: DeviceSpec
+    server: ServerSpec
+    network: NetworkSpec
+    workload: WorkloadSpec
+    qos: QosSpec = QosSpec()
+    modes: list[Literal["LC", "RC", "SC", "EE"]] = ["LC", "RC", "SC"]
+    early_exit: EarlyExitSpec | None = None
+    output: str = "results"
+    #: Where the scenario was read from (not a YAML key).
+    source: str | None = Field(default=None, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+            raise ValueError(
+                f"{value!r} is not a usable name: letters, digits, '.', '_' and '-' only"
+            )
+        return value
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _seed(cls, value: Any):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        return value
+
+    @field_validator("modes", mode="before")
+    @classmethod
+    def _modes(cls, value: Any):
+        value = as_list(value)
+        if isinstance(value, list):
+            if not value:
+                raise ValueError(f"name at least one of {', '.join(MODES)}")
+            value = [v.upper() if isinstance(v, str) else v for v in value]
+            if len(set(value)) != len(value):
+                raise ValueError(f"{value} names a mode twice")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self):
+        if "EE" in self.modes and self.early_exit is None:
+            raise ValueError("early_exit: mode EE needs an early_exit section")
+        return self
+
+    @property
+    def results_dir(self) -> Path:
+        return Path(self.output) / self.name

@@ -1,0 +1,107 @@
+"""The plain parameters of one configuration's simulation (what :mod:`.run` takes).
+
+Numbers in SI units (seconds, bytes, bytes per second), arrays of measured latencies, link
+and transport parameters: nothing of scenarios, profiles or models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .channel import LinkParams
+from .transport import TransportParams
+
+__all__ = ["WorkloadParams", "NetworkParams", "JobParams", "RunSpec"]
+
+
+@dataclass(frozen=True, eq=False)
+class WorkloadParams:
+    """When frames arrive, per device.
+
+    Attributes:
+        arrival: ``periodic``, ``poisson`` or ``trace``.
+        frames: frames per device.
+        rate: frames per second (periodic and Poisson).
+        trace: generation times in seconds (trace arrivals).
+        deadline: seconds after generation; None for no deadline.
+        result_size: bytes sent back to the device per frame.
+    """
+
+    arrival: str
+    frames: int
+    rate: float | None = None
+    trace: np.ndarray | None = None
+    deadline: float | None = None
+    result_size: int = 64
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    """The channel and the transport.
+
+    Attributes:
+        uplink: the device-to-server link.
+        downlink: the server-to-device link.
+        protocol: a transport name (``tcp``, ``udp``).
+        transport: transport settings.
+        fidelity: ``packet`` (every packet simulated) or ``fast`` (transfers drawn from
+            distributions the packet model computes, see :mod:`.fast`).
+    """
+
+    uplink: LinkParams
+    downlink: LinkParams
+    protocol: str = "tcp"
+    transport: TransportParams = field(default_factory=TransportParams)
+    fidelity: str = "packet"
+
+
+@dataclass(frozen=True, eq=False)
+class JobParams:
+    """What the device and the server do for each frame.
+
+    Attributes:
+        mode: ``LC``, ``RC``, ``SC`` or ``EE``.
+        payload_bytes: application bytes sent uplink per frame.
+        head_samples: measured head latencies (s) to draw from; ``[0]`` for RC.
+        tail_samples: measured tail latencies (s) to draw from; ``[0]`` for LC.
+        encode_s: device-side encoding time per frame (s), before slowdown.
+        decode_s: server-side decoding time per frame (s), before slowdown.
+        exit_rate: EE only: share of frames that leave at the exit branch.
+        branch_s: EE only: the exit branch's device time (s), before slowdown.
+    """
+
+    mode: str
+    payload_bytes: int
+    head_samples: np.ndarray
+    tail_samples: np.ndarray
+    encode_s: float = 0.0
+    decode_s: float = 0.0
+    exit_rate: float = 0.0
+    branch_s: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class RunSpec:
+    """One configuration's simulation.
+
+    Attributes:
+        seed: seeds every named random stream.
+        devices: devices sharing the channel and the server.
+        workers: the server's worker pool.
+        device_slowdown: multiplies device compute times.
+        server_slowdown: multiplies server compute times.
+        workload: frame arrivals.
+        network: channel and transport.
+        job: per-frame work.
+    """
+
+    seed: int
+    devices: int
+    workers: int
+    workload: WorkloadParams
+    network: NetworkParams
+    job: JobParams
+    device_slowdown: float = 1.0
+    server_slowdown: float = 1.0

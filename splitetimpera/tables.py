@@ -1,0 +1,128 @@
+"""I-SPLIT tables and measured accuracy rows on disk: their keys, where they are, reading them.
+
+The key of an I-SPLIT table is (model, a hash of the weights file, dataset and its path,
+samples, classes, target, input shape, method version); an accuracy row's key adds the
+split, the compression, the seed and the training epochs. Tables computed for the shipped
+scenarios ship beside the reference weights (``models/weights/isplit/``), so the main job
+needs no ranking pass; anything else is computed by :mod:`splitetimpera.interpret.tables`
+on first use and kept in the cache folder. This module never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .catalog import weights_dir
+from .store import atomic_write_text, cache_dir, cache_key, file_hash, write_csv
+
+__all__ = [
+    "ISPLIT_VERSION",
+    "weights_identity",
+    "isplit_key",
+    "find_isplit_table",
+    "store_isplit_table",
+    "shipped_isplit_path",
+    "accuracy_key",
+    "find_accuracy_row",
+    "store_accuracy_row",
+]
+
+ISPLIT_VERSION = 2  # 2: float64 on small inputs
+
+
+def weights_identity(model: str, weights: str) -> str:
+    """A short identity of the weights: ``none``, or a hash of the checkpoint's bytes."""
+    if weights == "none":
+        return "none"
+    if weights == "builtin":
+        path = weights_dir() / f"{model}.pt"
+    elif weights == "saved":
+        path = Path(model)
+    else:
+        path = Path(weights)
+    if not path.is_file():
+        return f"missing:{path}"
+    return file_hash(path)
+
+
+def _classes_key(classes) -> str | list[str]:
+    return "all" if classes in (None, "all") else sorted(str(c) for c in classes)
+
+
+def _data_identity(scenario) -> dict:
+    m, d = scenario.model, scenario.dataset
+    return {
+        "model": m.name,
+        "weights": weights_identity(m.name, m.resolved_weights),
+        "input": list(m.resolved_input),
+        "dataset": d.name,
+        "path": str(Path(d.path).resolve()) if d.path else None,
+        "classes": _classes_key(d.classes),
+    }
+
+
+def isplit_key(scenario) -> str:
+    """The cache key of a scenario's I-SPLIT table."""
+    return cache_key(
+        {
+            "v": ISPLIT_VERSION,
+            **_data_identity(scenario),
+            "samples": scenario.dataset.samples,
+            "target": scenario.splits.target,
+        }
+    )
+
+
+def shipped_isplit_path(key: str) -> Path:
+    """Where a shipped I-SPLIT table of ``key`` lives."""
+    return weights_dir() / "isplit" / f"{key}.csv"
+
+
+def _cached_isplit_path(key: str) -> Path:
+    return cache_dir("isplit") / f"{key}.csv"
+
+
+def find_isplit_table(scenario) -> pd.DataFrame | None:
+    """The scenario's I-SPLIT table if shipped or cached, else None."""
+    key = isplit_key(scenario)
+    for path in (shipped_isplit_path(key), _cached_isplit_path(key)):
+        if path.is_file():
+            return pd.read_csv(path, dtype={"split": str, "label": str})
+    return None
+
+
+def store_isplit_table(scenario, table: pd.DataFrame) -> Path:
+    """Keep a computed I-SPLIT table in the cache; returns its path."""
+    path = _cached_isplit_path(isplit_key(scenario))
+    write_csv(table, path, float_format="%.17g")
+    return path
+
+
+def accuracy_key(scenario, split: str, compression: str, seed: int, epochs: int) -> str:
+    """The cache key of one measured accuracy row."""
+    return cache_key(
+        {
+            "v": 1,
+            **_data_identity(scenario),
+            "split": split,
+            "compression": compression,
+            "seed": seed,
+            "epochs": epochs,
+        }
+    )
+
+
+def find_accuracy_row(key: str) -> dict | None:
+    """A measured accuracy row, shipped or cached, else None."""
+    for path in (weights_dir() / "accuracy" / f"{key}.json", cache_dir("accuracy") / f"{key}.json"):
+        if path.is_file():
+            return json.loads(path.read_text())
+    return None
+
+
+def store_accuracy_row(key: str, row: dict) -> None:
+    """Keep a measured accuracy row in the cache."""
+    atomic_write_text(cache_dir("accuracy") / f"{key}.json", json.dumps(row))
