@@ -37,6 +37,36 @@ app = typer.Typer(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
+# Choices of the options: typer shows and checks them.
+
+
+def _choice(name: str, *values: str) -> type[Enum]:
+    return Enum(name, {value: value for value in values}, type=str)
+
+
+Fidelity = _choice("Fidelity", "packet", "fast")
+Protocol = _choice("Protocol", "tcp", "udp")
+Connection = _choice("Connection", "fresh", "persistent")
+DeviceKind = _choice("DeviceKind", "cpu", "cuda")
+Dataset = _choice("Dataset", "digits")
+Executor = _choice("Executor", "local", "dask")
+
+# Arguments and options shared by several commands.
+ScenarioArg = Annotated[Path, typer.Argument(help="A scenario YAML file.")]
+InputOpt = Annotated[
+    str | None, typer.Option("--input", help="Input shape C x H x W, e.g. 3x224x224.")
+]
+WeightsOpt = Annotated[str | None, typer.Option(help="builtin, none, or a checkpoint path.")]
+ExecutorOpt = Annotated[Executor, typer.Option(help="local processes, or dask.distributed.")]
+WorkersOpt = Annotated[int, typer.Option(min=1, help="Parallel workers.")]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Address of an existing Dask scheduler (tcp://host:port); a LocalCluster otherwise."
+    ),
+]
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
@@ -88,7 +118,7 @@ def _root(
 @app.command()
 @handled
 def validate(
-    scenario: Annotated[Path, typer.Argument(help="A scenario YAML file.")],
+    scenario: ScenarioArg,
     json_: JsonOpt = False,
 ):
     """Check a scenario and show it resolved (every quantity in SI units).
@@ -114,15 +144,10 @@ def validate(
     show_validated(scenario, s)
 
 
-class Fidelity(str, Enum):
-    packet = "packet"
-    fast = "fast"
-
-
 @app.command()
 @handled
 def simulate(
-    scenario: Annotated[Path, typer.Argument(help="A scenario YAML file.")],
+    scenario: ScenarioArg,
     frames: Annotated[
         int | None, typer.Option(min=1, help="Frames per device (overrides workload.frames).")
     ] = None,
@@ -174,16 +199,6 @@ def simulate(
 
 
 # --------------------------------------------------------------------------- network
-
-
-class Protocol(str, Enum):
-    tcp = "tcp"
-    udp = "udp"
-
-
-class Connection(str, Enum):
-    fresh = "fresh"
-    persistent = "persistent"
 
 
 @app.command()
@@ -250,13 +265,10 @@ def channel(
         option = (exc.key or "").split(".")[-1]
         raise SeiError(f"--{option}: {exc.message}") from None
     params = network_params(net)
+    # the reverse direction (ACKs) has the same settings as the data direction
+    link = params.uplink
     setup = TransferSetup(
-        protocol=net.protocol,
-        payload=transfer.payload,
-        link=params.uplink,
-        reverse=params.uplink,
-        transport=params.transport,
-        gap=transfer.gap,
+        net.protocol, transfer.payload, link, link, params.transport, transfer.gap
     )
     table = with_progress("transfers", measure_transfers, setup, reps, seed)
     stats = describe(table)
@@ -303,12 +315,8 @@ def splits(
         str,
         typer.Argument(help="Model name (e.g. digits_vgg, vgg16, resnet50) or a saved .pt model."),
     ],
-    input: Annotated[
-        str | None, typer.Option("--input", help="Input shape C x H x W, e.g. 3x224x224.")
-    ] = None,
-    weights: Annotated[
-        str | None, typer.Option(help="builtin, none, or a checkpoint path.")
-    ] = None,
+    input: InputOpt = None,
+    weights: WeightsOpt = None,
     verify: Annotated[
         bool,
         typer.Option(
@@ -358,11 +366,6 @@ def splits(
         raise typer.Exit(1)
 
 
-class DeviceKind(str, Enum):
-    cpu = "cpu"
-    cuda = "cuda"
-
-
 @app.command()
 @handled
 def profile(
@@ -377,10 +380,8 @@ def profile(
         int, typer.Option(min=3, help="Timed repetitions of each head and tail.")
     ] = 30,
     warmup: Annotated[int, typer.Option(min=0, help="Untimed repetitions first.")] = 5,
-    input: Annotated[str | None, typer.Option("--input", help="Input shape C x H x W.")] = None,
-    weights: Annotated[
-        str | None, typer.Option(help="builtin, none, or a checkpoint path.")
-    ] = None,
+    input: InputOpt = None,
+    weights: WeightsOpt = None,
     hardware: Annotated[
         str | None,
         typer.Option(
@@ -407,10 +408,6 @@ def profile(
         print_json({"path": str(result.path), "meta": result.meta, "splits": records(result.table)})
         return
     show_profile(model, batch, result, profile_error(result.table))
-
-
-class Dataset(str, Enum):
-    digits = "digits"
 
 
 @app.command()
@@ -461,7 +458,7 @@ def _classes(text: str | None):
 @app.command()
 @handled
 def rank(
-    scenario: Annotated[Path, typer.Argument(help="A scenario YAML file.")],
+    scenario: ScenarioArg,
     samples: Annotated[
         int | None, typer.Option(help="Images to use (overrides dataset.samples).")
     ] = None,
@@ -502,19 +499,10 @@ def rank(
     show_rank(result, paths)
 
 
-class Criterion(str, Enum):
-    singe = "singe"
-    l1 = "l1"
-    taylor = "taylor"
-    random = "random"
-
-
 @app.command()
 @handled
 def prune(
-    scenario: Annotated[
-        Path, typer.Argument(help="A scenario YAML file (model, weights, dataset).")
-    ],
+    scenario: ScenarioArg,
     split: Annotated[
         str, typer.Option(help="Prune the head at this split, or 'none' for the whole model.")
     ] = ...,
@@ -583,15 +571,10 @@ def prune(
 # --------------------------------------------------------------------------- studies
 
 
-class Executor(str, Enum):
-    local = "local"
-    dask = "dask"
-
-
 @app.command()
 @handled
 def sweep(
-    scenario: Annotated[Path, typer.Argument(help="A scenario YAML file.")],
+    scenario: ScenarioArg,
     grid: Annotated[
         list[str],
         typer.Option(
@@ -600,16 +583,9 @@ def sweep(
             help='A swept key and its values: network.bandwidth="1 Mbit/s,10 Mbit/s". Repeat for a cross product.',
         ),
     ] = ...,
-    executor: Annotated[
-        Executor, typer.Option(help="local processes, or dask.distributed.")
-    ] = Executor.local,
-    workers: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = 1,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="Address of an existing Dask scheduler (tcp://host:port); a LocalCluster otherwise."
-        ),
-    ] = None,
+    executor: ExecutorOpt = Executor.local,
+    workers: WorkersOpt = 1,
+    scheduler: SchedulerOpt = None,
     frames: Annotated[
         int | None, typer.Option(min=1, help="Frames per device at every point.")
     ] = None,
@@ -624,7 +600,7 @@ def sweep(
     Resumable: points already done (same resolved scenario, seed and code version) are
     not recomputed, so re-running an interrupted sweep finishes it.
     """
-    from .render import print_json, show_sweep, with_progress
+    from .render import emit, show_sweep, with_progress
     from .sweep import parse_grid, run_sweep
 
     axes = parse_grid(grid, scenario)
@@ -632,10 +608,7 @@ def sweep(
         "sweep", run_sweep, scenario, axes, transient=False, executor=executor.value,
         workers=workers, scheduler=scheduler, frames=frames, output=output,
     )  # fmt: skip
-    if json_:
-        print_json(result.to_dict())
-    else:
-        show_sweep(result)
+    emit(result, json_, show_sweep)
 
 
 @app.command()
@@ -651,13 +624,9 @@ def explore(
             min=1, help="Evaluate a seeded random sample of this many designs instead of all."
         ),
     ] = None,
-    executor: Annotated[
-        Executor, typer.Option(help="local processes, or dask.distributed.")
-    ] = Executor.local,
-    workers: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = 1,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Address of an existing Dask scheduler.")
-    ] = None,
+    executor: ExecutorOpt = Executor.local,
+    workers: WorkersOpt = 1,
+    scheduler: SchedulerOpt = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Exploration folder.")
     ] = None,
@@ -665,17 +634,14 @@ def explore(
 ):
     """Design-space exploration: evaluate designs, report the Pareto-optimal ones."""
     from .explore import load_spec, run_explore
-    from .render import print_json, show_explore, with_progress
+    from .render import emit, show_explore, with_progress
 
     design = load_spec(spec)
     result = with_progress(
         "explore", run_explore, design, transient=False, samples=samples,
         executor=executor.value, workers=workers, scheduler=scheduler, output=output,
     )  # fmt: skip
-    if json_:
-        print_json(result.to_dict())
-    else:
-        show_explore(result)
+    emit(result, json_, show_explore)
 
 
 @app.command()

@@ -15,7 +15,6 @@ cut after the last layer (the tail is empty: local computing).
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import NotFoundError
+from .errors import NotFoundError, did_you_mean
 
 __all__ = [
     "PROFILE_COLUMNS",
@@ -117,10 +116,9 @@ def locate(hardware: str, model: str) -> Path:
             return path
     known = hardware_names()
     if hardware not in known:
-        close = difflib.get_close_matches(hardware, known, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
         raise ProfileNotFound(
-            f"unknown hardware profile {hardware!r}; {hint}known: {', '.join(known) or 'none'}"
+            f"unknown hardware profile {hardware!r}{did_you_mean(hardware, known) or ';'} "
+            f"known: {', '.join(known) or 'none'}"
         )
     on = _models_on(hardware)
     raise ProfileNotFound(
@@ -167,8 +165,7 @@ class Profile:
 
     def row(self, split: str) -> pd.Series:
         if split not in self.table.index:
-            close = difflib.get_close_matches(split, self.splits, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(split, self.splits)
             raise NotFoundError(f"{self.model} has no split {split!r}{hint}")
         return self.table.loc[split]
 

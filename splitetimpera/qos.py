@@ -100,10 +100,9 @@ class QosResult:
 
     def to_dict(self) -> dict:
         return {
-            "chosen": self.chosen,
-            "closest": self.closest,
-            "objective": self.objective,
-            "explanation": self.explanation,
+            **{
+                key: getattr(self, key) for key in ("chosen", "closest", "objective", "explanation")
+            },
             "feasible": [c for c, v in self.violations.items() if not v],
             "pareto": self.table.loc[self.table["pareto"], "config"].tolist(),
             "violations": {

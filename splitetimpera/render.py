@@ -32,6 +32,7 @@ __all__ = [
     "out",
     "err",
     "print_json",
+    "emit",
     "with_progress",
     "show_validated",
     "show_summary",
@@ -68,6 +69,14 @@ def _progress_bar(transient: bool) -> Progress:
         transient=transient,
         disable=not err.is_terminal and os.environ.get("SEI_PROGRESS") != "1",
     )
+
+
+def emit(result, as_json: bool, show) -> None:
+    """``result.to_dict()`` as JSON, or ``show(result)`` as tables."""
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        show(result)
 
 
 def with_progress(title: str, work, *args, transient: bool = True, **kwargs):

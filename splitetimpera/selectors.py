@@ -14,13 +14,12 @@ scenario's I-SPLIT table, which the caller finds or computes. To add a selector,
 
 from __future__ import annotations
 
-import difflib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import pandas as pd
 
-from .errors import NotFoundError, SeiError
+from .errors import NotFoundError, SeiError, did_you_mean
 from .profiles import Profile
 from .ranking import cde_candidates, cui_curve, isplit_candidates
 from .store import Registry
@@ -101,8 +100,7 @@ def select_splits(method, selection: Selection) -> list[str]:
     if isinstance(method, list):
         for name in method:
             if name not in profile.table.index:
-                close = difflib.get_close_matches(name, profile.splits, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(name, profile.splits)
                 raise NotFoundError(f"splits.method: {profile.model} has no split {name!r}{hint}")
         order = {s: i for i, s in enumerate(profile.splits)}
         return sorted(dict.fromkeys(method), key=order.__getitem__)

@@ -37,6 +37,15 @@ from .study import Point, code_version, run_points
 
 __all__ = ["Axis", "parse_grid", "run_sweep", "SweepResult", "rewrite_report", "POINT_COLUMNS"]
 
+
+@dataclass(frozen=True)
+class Axis:
+    """A swept key and its values, in the order given."""
+
+    key: str
+    values: tuple
+
+
 #: Columns of points.csv (one row per point) beyond the swept keys.
 POINT_COLUMNS: dict[str, str] = {
     "point": "index of the point in the grid",
@@ -51,14 +60,6 @@ POINT_COLUMNS: dict[str, str] = {
     "bytes_per_frame": "its bytes on air per frame",
     "deadline_miss": "its share of frames late or lost",
 }
-
-
-@dataclass(frozen=True)
-class Axis:
-    """A swept key and its values, in the order given."""
-
-    key: str
-    values: tuple
 
 
 def _values(text: str) -> tuple:

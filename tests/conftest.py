@@ -14,11 +14,6 @@ REPO = Path(__file__).resolve().parents[1]
 SEED = 1234
 
 
-def approx_equal(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
-    """One approximate-equality helper for the whole suite."""
-    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
-
-
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets an empty cache, so nothing depends on an earlier run."""

@@ -115,23 +115,18 @@ def test_simulate_infeasible_suggests_a_bandwidth(write_scenario):
     assert "becomes feasible from about" in data["suggestion"]
 
 
-def test_simulate_overrides(write_scenario):
-    result = runner.invoke(
-        app,
-        [
-            "simulate",
-            str(write_scenario()),
-            "--frames",
-            "5",
-            "--seed",
-            "3",
-            "--fidelity",
-            "fast",
-            "--json",
-            "--no-report",
-        ],
-    )
+def test_simulate_overrides(write_scenario, tmp_path):
+    path = write_scenario()
+    args = ["simulate", str(path), "--frames", "5", "--seed", "3", "--fidelity", "fast"]
+    result = runner.invoke(app, [*args, "--json", "--no-report", "-o", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert run["seed"] == 3 and run["scenario"]["seed"] == 3
+    assert run["fidelity"] == "fast" and run["scenario"]["network"]["fidelity"] == "fast"
+    assert run["frames_per_device"] == 5
+    assert all(row["frames"] == 5 for row in json.loads(result.stdout)["summary"])
+    # the scenario file itself is untouched
+    assert "seed: 7" in path.read_text()
 
 
 def test_report_rewrites_from_files(write_scenario, tmp_path):

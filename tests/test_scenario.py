@@ -64,7 +64,12 @@ BROKEN = [
     ({"network.bandwidth": "10 Mb/s"}, (), "network.bandwidth", "ambiguous"),
     ({"network.delay": "-5 ms"}, (), "network.delay", "out of range"),
     ({"network.delay": "5 parsecs"}, (), "network.delay", "unknown time unit"),
-    ({"network.protocol": "quic"}, (), "network.protocol", "unknown protocol 'quic'; Known: tcp, udp"),
+    (
+        {"network.protocol": "quic"},
+        (),
+        "network.protocol",
+        "unknown protocol 'quic'; Known: tcp, udp",
+    ),
     ({"network.congestion": "bbr"}, (), "network.congestion", "Known: reno, cubic"),
     ({"network.mtu": "20 B"}, (), "network.mtu", "out of range"),
     (

@@ -10,10 +10,10 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from splitetimpera.sim.channel import Channel, LinkParams, LossModel
-from splitetimpera.sim.frames import FrameRecord
 from splitetimpera.errors import UnknownNameError
+from splitetimpera.sim.channel import Channel, LinkParams, LossModel
 from splitetimpera.sim.congestion import CONGESTION_CONTROLS, Reno
+from splitetimpera.sim.frames import FrameRecord
 from splitetimpera.sim.tcp import SYN_BYTES
 from splitetimpera.sim.transfer import TransferSetup, measure_transfers
 from splitetimpera.sim.transport import TransportParams, make_transport

@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from splitetimpera.errors import NotFoundError, SeiError
 from splitetimpera.catalog import REFERENCE_MODELS, TORCHVISION_CLASSIFIERS, default_input
+from splitetimpera.errors import NotFoundError, SeiError
 from splitetimpera.models.zoo import build_architecture, load_model, read_checkpoint, weights_path
 
 

@@ -28,7 +28,6 @@ Criteria are small classes found by name in :data:`CRITERIA`.
 from __future__ import annotations
 
 import copy
-import difflib
 from abc import ABC, abstractmethod
 
 import torch
@@ -37,6 +36,7 @@ import torch.nn.functional as F
 
 from ..errors import SeiError
 from ..models.graph import ModelGraph
+from ..store import Registry
 
 __all__ = [
     "Criterion",
@@ -235,17 +235,17 @@ class SInGE(Criterion):
         return out
 
 
-CRITERIA: dict[str, type[Criterion]] = {cls.name: cls for cls in (SInGE, L1, Taylor, Random)}
+#: Pruning criteria by name; ``@CRITERIA.register`` adds one.
+CRITERIA: Registry[type[Criterion]] = Registry("criterion")
+for _criterion in (SInGE, L1, Taylor, Random):
+    CRITERIA.register(_criterion)
 
 
 def make_criterion(name: str, *, steps: int = 8, seed: int = 0) -> Criterion:
     """A criterion by name; an unknown name lists the known ones."""
-    if name not in CRITERIA:
-        close = difflib.get_close_matches(name, list(CRITERIA), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise SeiError(f"unknown criterion {name!r}{hint} Known: {', '.join(CRITERIA)}")
-    if name == "singe":
+    cls = CRITERIA.get(name)
+    if cls is SInGE:
         return SInGE(steps=steps)
-    if name == "random":
+    if cls is Random:
         return Random(seed=seed)
-    return CRITERIA[name]()
+    return cls()

@@ -29,7 +29,7 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 
-from ..errors import NotFoundError, SeiError
+from ..errors import NotFoundError, SeiError, did_you_mean
 
 __all__ = ["SplitPoint", "ModelGraph", "trace", "split_points", "verify_splits"]
 
@@ -443,10 +443,7 @@ class ModelGraph:
     def point(self, name: str) -> SplitPoint:
         found = self._by_name.get(name)
         if found is None:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(self._by_name), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, self._by_name)
             raise NotFoundError(f"no split {name!r}{hint} (`sei splits` lists them)")
         return found
 

@@ -4,13 +4,12 @@ and measure it. Returns the pruned model and its record; writes nothing
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import NotFoundError, SeiError
+from ..errors import NotFoundError, SeiError, did_you_mean
 
 __all__ = ["PruneResult", "prune", "default_path"]
 
@@ -83,10 +82,8 @@ def prune(
     if split != "none":
         names = [p.name for p in ModelGraph(loaded.module, loaded.input_shape).points]
         if split not in names or split in ("input", "output"):
-            close = difflib.get_close_matches(split, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise NotFoundError(
-                f"--split: {m.name} has no inner split {split!r}{hint} (`sei splits {m.name}` lists them; 'none' prunes the whole model)"
+                f"--split: {m.name} has no inner split {split!r}{did_you_mean(split, names)} (`sei splits {m.name}` lists them; 'none' prunes the whole model)"
             )
     d = scenario.dataset
     train = load_dataset(d.name, "train", loaded.input_shape, d.path)

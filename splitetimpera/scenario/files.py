@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from .. import profiles
 from ..catalog import REFERENCE_MODELS
-from ..errors import ScenarioError
+from ..errors import ScenarioError, did_you_mean
 from .messages import raise_one_line, section_of
 from .root import Scenario
 
@@ -226,9 +226,7 @@ def _check_dataset(scenario: Scenario) -> None:
 
 
 def _unknown_split(name: str, known: list[str], model: str) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
     return (
-        f"{model} has no split {name!r}{hint} (`sei splits {model}` lists them: "
+        f"{model} has no split {name!r}{did_you_mean(name, known)} (`sei splits {model}` lists them: "
         f"{', '.join(known[:6])}{', ...' if len(known) > 6 else ''})"
     )

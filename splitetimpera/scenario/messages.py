@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import ScenarioError
+from ..errors import ScenarioError, did_you_mean
 from .network import LOSS_TAGS
 
 __all__ = ["raise_one_line", "section_of", "fields_at"]
@@ -65,8 +65,7 @@ def _describe(error: dict, root: type[BaseModel]) -> tuple[str, str]:
     if kind == "extra_forbidden":
         parent = fields_at(root, loc[:-1])
         allowed = [n for n, f in parent.model_fields.items() if not f.exclude] if parent else []
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(loc[-1], allowed)
         return _key(loc), f"unknown key{hint or '.'} Allowed here: {', '.join(allowed)}"
     if kind == "missing":
         return _key(loc), "is required but missing"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -10,6 +9,7 @@ from typing import Any, Literal
 from pydantic import field_validator, model_validator
 
 from ..catalog import REFERENCE_MODELS, default_input, known_models
+from ..errors import did_you_mean
 from .fields import InputShape, PositiveInt, Section, as_list
 
 __all__ = ["ModelSpec", "DatasetSpec"]
@@ -34,10 +34,8 @@ class ModelSpec(Section):
             return value  # a saved whole model (e.g. a pruned one), checked when loaded
         names = known_models()
         if value not in names:
-            close = difflib.get_close_matches(value, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(
-                f"unknown model {value!r}{hint} Known: {', '.join(REFERENCE_MODELS)}, "
+                f"unknown model {value!r}{did_you_mean(value, names)} Known: {', '.join(REFERENCE_MODELS)}, "
                 "or any torchvision classifier (e.g. vgg16, resnet50, mobilenet_v2)"
             )
         return value

@@ -188,21 +188,21 @@ class LinkParams:
     Attributes:
         rate: bytes per second (> 0).
         delay: one-way propagation delay, seconds (>= 0).
+        loss: a rate, a :class:`BurstyLoss`, or None.
         jitter: each packet's delay is drawn uniformly in [delay - jitter, delay + jitter]
             (clipped at 0), seconds.
         queue_limit: packets the bottleneck holds, the one in transmission included.
         mtu: largest IP packet, bytes.
         overhead: link-layer bytes per packet beyond IP, bytes.
-        loss: a rate, a :class:`BurstyLoss`, or None.
     """
 
     rate: float
     delay: float
+    loss: float | BurstyLoss | None = 0.0
     jitter: float = 0.0
     queue_limit: int = 1000
     mtu: int = 1500
     overhead: int = 38
-    loss: float | BurstyLoss | None = 0.0
 
     def __post_init__(self):
         if not self.rate > 0:

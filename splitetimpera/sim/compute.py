@@ -1,10 +1,15 @@
-"""Latency samplers shared by device and server: draws from a measured distribution."""
+"""Compute shared by device and server: drawing compute times, and a queue for a stage."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Iterator
 
-__all__ = ["LatencySampler"]
+import numpy as np
+import simpy
+
+from .frames import FrameRecord
+
+__all__ = ["LatencySampler", "Stage"]
 
 
 class LatencySampler:
@@ -40,3 +45,35 @@ class LatencySampler:
         if self._constant is not None:
             return self._constant
         return float(self.values[self.rng.integers(self.values.size)])
+
+
+class Stage:
+    """Identical compute units with one FIFO queue: a frame waits for a free unit, then
+    computes; the record gets the start and end of its compute.
+
+    Args:
+        env: the simulation environment.
+        units: how many frames compute at once (> 0).
+        start: the record's field set when a frame starts computing (e.g. ``t_head_start``).
+        end: the record's field set when it is done.
+    """
+
+    def __init__(self, env: simpy.Environment, units: int, start: str, end: str):
+        if units <= 0:
+            raise ValueError(f'"units" must be > 0, got {units}.')
+        self.env = env
+        self.units = units
+        self.resource = simpy.Resource(env, capacity=units)
+        self.start, self.end = start, end
+        #: Seconds of compute done so far, all units together.
+        self.busy = 0.0
+
+    def run(self, record: FrameRecord, seconds: float) -> Iterator[simpy.Event]:
+        """Wait for a free unit, then compute for ``seconds``."""
+        with self.resource.request() as request:
+            yield request
+            setattr(record, self.start, self.env.now)
+            if seconds > 0:
+                yield self.env.timeout(seconds)
+            self.busy += seconds
+            setattr(record, self.end, self.env.now)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import simpy
 
-from .frames import FrameRecord
+from .compute import Stage
 
 __all__ = ["Device"]
 
 
-class Device:
-    """One embedded device: a single compute unit; frames queue while it is busy.
+class Device(Stage):
+    """One embedded device: a single compute unit running head and encoding; frames queue
+    while it is busy.
 
     Args:
         env: the simulation environment.
@@ -20,17 +19,5 @@ class Device:
     """
 
     def __init__(self, env: simpy.Environment, index: int):
-        self.env = env
+        super().__init__(env, 1, "t_head_start", "t_head_end")
         self.index = index
-        self.cpu = simpy.Resource(env, capacity=1)
-        self.busy = 0.0
-
-    def run(self, record: FrameRecord, seconds: float) -> Iterator[simpy.Event]:
-        """Wait for the device, then compute for ``seconds`` (head plus encoding)."""
-        with self.cpu.request() as request:
-            yield request
-            record.t_head_start = self.env.now
-            if seconds > 0:
-                yield self.env.timeout(seconds)
-            self.busy += seconds
-            record.t_head_end = self.env.now

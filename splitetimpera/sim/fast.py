@@ -26,10 +26,9 @@ import pandas as pd
 import simpy
 
 from ..store import BoundedCache, cache_dir, cache_key, write_parquet
-from .channel import Channel
 from .frames import FrameRecord
-from .params import NetworkParams
 from .transfer import TransferSetup, measure_transfers
+from .transport import Transport
 
 __all__ = ["FastTransport", "FAST_REPS", "transfer_table"]
 
@@ -90,39 +89,30 @@ class _Draws:
         self.n = len(table)
 
 
-class FastTransport:
+class FastTransport(Transport):
     """A transport whose transfers are drawn from packet-model distributions.
 
     Args:
         env: the simulation environment.
         channel: the shared channel (its links keep the per-frame contention state).
-        network: links, protocol and transport settings.
+        params: transport settings.
+        device: the device served.
+        rng: the transport's random stream (which measured transfer a frame gets).
+        network: the links and the protocol whose transfers are measured.
         payload: application bytes per frame uplink.
         result_size: application bytes per frame downlink.
         gap: seconds between a device's frames (the measured connection sees this gap).
         seed: seeds the packet-model measurement.
-        rng: the transport's random stream (which measured transfer a frame gets).
     """
 
     name = "fast"
 
     def __init__(
-        self,
-        env: simpy.Environment,
-        channel: Channel,
-        network: NetworkParams,
-        payload: int,
-        result_size: int,
-        gap: float,
-        seed: int,
-        rng: np.random.Generator,
+        self, env, channel, params, device, rng, *, network, payload, result_size, gap, seed
     ):
-        self.env = env
-        self.channel = channel
-        params = network.transport
+        super().__init__(env, channel, params, device, rng)
         self.sequential = network.protocol != "tcp" or params.connection == "persistent"
         self.free = {"up": 0.0, "down": 0.0}
-        self.rng = rng
         up, down = network.uplink, network.downlink
         self.draws = {
             "up": _Draws(
@@ -148,12 +138,6 @@ class FastTransport:
         for link in (channel.up, channel.down):
             if not hasattr(link, "fast_free"):
                 link.fast_free = 0.0
-
-    def start(self) -> None:
-        """Connections are part of the measured distributions; nothing to open."""
-
-    def close(self, record: FrameRecord) -> None:
-        """Nothing is kept per frame."""
 
     def send(self, direction: str, nbytes: int, record: FrameRecord) -> simpy.Event:
         draws = self.draws[direction]

@@ -54,18 +54,15 @@ def _transports(spec: RunSpec, env, channel, streams: Streams) -> list:
     net = spec.network
     if net.fidelity == "fast":
         wl = spec.workload
-        gap = 1.0 / wl.rate if wl.rate else 0.0
+        fast = dict(
+            network=net,
+            payload=spec.job.payload_bytes,
+            result_size=wl.result_size,
+            gap=1.0 / wl.rate if wl.rate else 0.0,
+            seed=spec.seed,
+        )
         return [
-            FastTransport(
-                env,
-                channel,
-                net,
-                spec.job.payload_bytes,
-                wl.result_size,
-                gap,
-                spec.seed,
-                streams.get(f"transport/{d}"),
-            )  # fmt: skip
+            FastTransport(env, channel, net.transport, d, streams.get(f"transport/{d}"), **fast)
             for d in range(spec.devices)
         ]
     return [

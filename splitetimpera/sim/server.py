@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import simpy
 
-from .frames import FrameRecord
+from .compute import Stage
 
 __all__ = ["Server"]
 
 
-class Server:
-    """A server with ``workers`` identical workers and one FIFO queue.
+class Server(Stage):
+    """A server with ``workers`` identical workers running decoding and tail, one FIFO queue.
 
     Args:
         env: the simulation environment.
@@ -22,17 +20,8 @@ class Server:
     def __init__(self, env: simpy.Environment, workers: int):
         if workers <= 0:
             raise ValueError(f'"workers" must be > 0, got {workers}.')
-        self.env = env
-        self.workers = workers
-        self.pool = simpy.Resource(env, capacity=workers)
-        self.busy = 0.0
+        super().__init__(env, workers, "t_tail_start", "t_tail_end")
 
-    def run(self, record: FrameRecord, seconds: float) -> Iterator[simpy.Event]:
-        """Wait for a free worker, then compute for ``seconds`` (decoding plus tail)."""
-        with self.pool.request() as request:
-            yield request
-            record.t_tail_start = self.env.now
-            if seconds > 0:
-                yield self.env.timeout(seconds)
-            self.busy += seconds
-            record.t_tail_end = self.env.now
+    @property
+    def workers(self) -> int:
+        return self.units
