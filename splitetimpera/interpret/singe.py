@@ -49,9 +49,6 @@ __all__ = [
     "PrunableLayers",
 ]
 
-_PRUNABLE = (nn.Conv2d, nn.Linear)
-
-
 class PrunableLayers:
     """The convolution and linear layers whose output channels may be pruned, by name."""
 
