@@ -187,6 +187,14 @@ def show_summary(result, folder, hint: str | None, limit: int = 15) -> None:
         scaled.append(f"server profile {s.server.profile} scaled x{s.server.slowdown:g}")
     if scaled:
         out.print(f"[yellow]Note:[/yellow] {'; '.join(scaled)} (measured latencies multiplied).")
+    instead = result.meta.get("packet_instead_of_fast") or {}
+    if s.network.fidelity == "fast" and instead:
+        first, why = next(iter(instead.items()))
+        out.print(
+            f"[yellow]Fidelity:[/yellow] {len(table) - len(instead)} of {len(table)} "
+            f"configurations drawn fast; {len(instead)} simulated packet by packet where fast "
+            f"would not reproduce it (e.g. {first}: {why})."
+        )
     colour = "green" if result.qos.chosen else "red"
     out.print(f"[{colour}]{result.qos.explanation}[/{colour}]")
     if hint:

@@ -37,6 +37,7 @@ __all__ = [
     "cache_dir",
     "cache_key",
     "file_hash",
+    "source_version",
     "jsonable",
     "records",
     "Registry",
@@ -104,6 +105,20 @@ def _file_hash(path: str, mtime: float, size: int) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def source_version(*parts: str) -> str:
+    """A hash of the package's Python source (below ``parts``, e.g. ``"sim"``; all of it by
+    default): what was computed by other code is not reused."""
+    from . import __version__
+
+    root = Path(__file__).resolve().parent.joinpath(*parts)
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def file_hash(path: Path, length: int = 16) -> str:

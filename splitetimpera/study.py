@@ -16,7 +16,6 @@ Workers simulate and return results; only this process writes files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -24,7 +23,6 @@ import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,7 @@ from .pipeline import Result, isplit_for, simulate
 from .results import point_done, point_info, read_point_summary, write_point
 from .scenario import Scenario
 from .selectors import needs_isplit
-from .store import Registry, cache_key, jsonable
+from .store import Registry, cache_key, jsonable, source_version
 from .tables import isplit_key
 
 __all__ = [
@@ -52,17 +50,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
 def code_version() -> str:
     """A hash of the package's source: a point simulated by other code is not reused."""
-    from . import __version__
-
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
+    return source_version()
 
 
 @dataclass(frozen=True, eq=False)

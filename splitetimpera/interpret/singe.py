@@ -49,6 +49,7 @@ __all__ = [
     "PrunableLayers",
 ]
 
+
 class PrunableLayers:
     """The convolution and linear layers whose output channels may be pruned, by name."""
 

@@ -64,6 +64,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "retransmissions": "retransmitted packets, all frames",
     "head_s": "mean head time drawn (s), encoding included",
     "tail_s": "mean tail time drawn (s), decoding included",
+    "fidelity": "network model of this configuration: packet, or fast (where fast would "
+    "not reproduce packet, packet instead: run.json says why)",
 }
 
 
@@ -125,8 +127,9 @@ def _splits(scenario, profile: Profile) -> list[str]:
     return select_splits(method, selection)
 
 
-def network_params(network) -> NetworkParams:
-    """The kernel's plain parameters of a scenario's ``network`` section."""
+def network_params(network, percentiles: tuple[float, ...] = (50.0, 95.0)) -> NetworkParams:
+    """The kernel's plain parameters of a scenario's ``network`` section (``percentiles``:
+    those fast fidelity must reproduce)."""
     loss = network.loss
     if not isinstance(loss, float):
         loss = BurstyLoss(loss.p_good_to_bad, loss.p_bad_to_good, loss.loss_good, loss.loss_bad)
@@ -144,6 +147,7 @@ def network_params(network) -> NetworkParams:
         protocol=network.protocol,
         transport=TransportParams(connection=network.connection, congestion=network.congestion),
         fidelity=network.fidelity,
+        percentiles=percentiles,
     )
 
 
@@ -167,7 +171,9 @@ def _run_spec(
         devices=scenario.device.count,
         workers=scenario.server.workers,
         workload=workload,
-        network=network_params(scenario.network),
+        network=network_params(
+            scenario.network, tuple(sorted({50.0, 95.0, scenario.qos.percentile}))
+        ),
         job=job,
         device_slowdown=scenario.device.slowdown,
         server_slowdown=scenario.server.slowdown,
@@ -215,6 +221,7 @@ def summarise(config: Configuration, output: RunOutput, percentile: float) -> di
         "retransmissions": int(sum(r.retransmissions for r in records)),
         "head_s": stats["head_mean"],
         "tail_s": stats["tail_mean"],
+        "fidelity": stats["fidelity"],
     }
 
 
@@ -285,11 +292,14 @@ def simulate(
     workload = _workload(scenario, frames)
     rows, tables = [], []
     packets = 0
+    packet_instead: dict[str, str] = {}
     for i, config in enumerate(configs):
         output = run_configuration(
             _run_spec(scenario, config, device_profile, server_profile, workload)
         )
         packets += output.stats["packets"]
+        if output.stats["fidelity_note"]:
+            packet_instead[config.id] = output.stats["fidelity_note"]
         rows.append(summarise(config, output, scenario.qos.percentile))
         tables.append(_frame_table(config, output.records))
         if progress is not None:
@@ -309,6 +319,8 @@ def simulate(
         "pandas": pd.__version__,
         "seed": scenario.seed,
         "fidelity": scenario.network.fidelity,
+        # fast fidelity: the configurations simulated packet by packet instead, and why
+        "packet_instead_of_fast": packet_instead,
         "frames_per_device": workload.frames,
         "wall_time_s": time.perf_counter() - started,
         "packets_simulated": packets,

@@ -1,86 +1,237 @@
 """Fast fidelity: per-frame transfers drawn from distributions the packet model computes.
 
 With ``network.fidelity: fast`` a frame's uplink and downlink transfers are not simulated
-packet by packet. For each (link, transport, payload, workload period) the packet model of
-:mod:`.transfer` runs :data:`FAST_REPS` transfers once; the outcomes (duration, bytes,
-packets, retransmissions, lost or not) are cached in memory and on disk, and each frame
-draws one of them. Devices still share the link: a transfer cannot finish before the link
-has serialised its bytes behind everything queued ahead of it, so several devices queue.
+packet by packet. For each (link, transport, payload, arrival pattern) the packet model
+runs :data:`FAST_REPS` messages once, sent as the application sends them: one connection
+(or socket) carrying a message every ``gap`` seconds (periodic or Poisson) without waiting
+for the previous one, so that a message delayed by a loss holds up the next ones and a
+lost tail is recovered by the data behind it, exactly as on the real connection. The
+per-message outcomes (latency, bytes, packets, retransmissions, lost or not) are cached in
+memory and on disk (keyed by the simulator's source too, so a changed model is not
+reused), and each frame draws one of them. Devices still share the link: a frame's data
+cannot leave before the link has serialised what other devices queued ahead of it.
 
-A device's persistent connection (or UDP socket) carries one frame after another, so a
-frame's transfer starts when the device's previous one has ended: a connection that
-cannot keep up builds a queue, as it does at packet level. What is lost against
-``packet``: the correlation between successive frames of one connection (a draw ignores
-the previous frame's congestion window) and packet-level interleaving between devices
-(contention is per frame).
-``benchmarks/sim_speed.py`` measures the speed-up and the agreement.
+What is lost against ``packet``: the correlation between successive frames of one
+connection (a draw is independent of the previous frame's) and packet-level interleaving
+between devices. Both matter only when the link is loaded, so fast fidelity is used only
+where the offered load of the frames stays below :data:`FAST_MAX_LOAD` of the link rate
+(:func:`fast_refusal`); above it a configuration is simulated packet by packet and says
+so. ``tests/test_fidelity.py`` checks every shipped scenario in both fidelities.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import simpy
 
-from ..store import BoundedCache, cache_dir, cache_key, write_parquet
+from ..store import BoundedCache, cache_dir, cache_key, source_version, write_parquet
+from .channel import IP_TCP_HEADER, IP_UDP_HEADER, Channel, LinkParams
 from .frames import FrameRecord
-from .transfer import TransferSetup, measure_transfers
-from .transport import Transport
+from .transfer import TransferSetup, testbed
+from .transport import Transport, TransportParams
 
-__all__ = ["FastTransport", "FAST_REPS", "transfer_table"]
+__all__ = [
+    "FastTransport",
+    "FAST_REPS",
+    "FAST_MAX_LOAD",
+    "STREAM_COLUMNS",
+    "StreamSetup",
+    "measure_stream",
+    "stream_table",
+    "overload",
+    "data_wire",
+    "cliff",
+    "stream_setups",
+]
 
 log = logging.getLogger(__name__)
 
-#: Transfers simulated per (link, payload) to build a distribution.
-FAST_REPS = 200
+#: Messages simulated per (link, payload, arrival pattern) to build a distribution.
+FAST_REPS = 400
+
+#: Offered load (share of a link's rate the frames need) above which a configuration is
+#: simulated packet by packet: past it, queueing between devices and between a
+#: connection's own frames dominates, and independent draws no longer reproduce it.
+FAST_MAX_LOAD = 0.3
+
+# A percentile is on a cliff when moving its probability by _CLIFF_Z sampling standard
+# errors moves its value by more than _CLIFF_SPREAD (the agreement fast must keep).
+_CLIFF_Z = 1.5
+_CLIFF_SPREAD = 0.05
 
 #: Tables kept in memory (a study's worker reuses them across points); bounded.
 _MEMORY: BoundedCache[pd.DataFrame] = BoundedCache(64)
 
+STREAM_COLUMNS: dict[str, str] = {
+    "message": "message index",
+    "latency": "from handing the message over to its last byte at the receiver (s); NaN when lost",
+    "ok": "False when the message was lost",
+    "data_wire_bytes": "bytes the message's data segments put on the link, headers and "
+    "retransmissions included",
+    "wire_bytes": "bytes charged to the message in both directions (ACKs, handshake)",
+    "packets": "packets charged to the message, both directions",
+    "retransmissions": "retransmitted data packets of the message",
+}
 
-def _key(setup: TransferSetup, reps: int, seed: int) -> str:
+
+@dataclass(frozen=True)
+class StreamSetup:
+    """A stream of messages over one connection.
+
+    Attributes:
+        protocol: a transport name.
+        payload: application bytes per message.
+        link: the data direction's parameters.
+        reverse: the ACK direction's parameters.
+        transport: transport settings (``persistent`` or ``per-frame`` connections).
+        gap: mean seconds between one connection's messages (0: all at once).
+        poisson: exponential gaps of mean ``gap`` instead of exactly ``gap``.
+        devices: connections sharing the link, each with its own stream, started at a
+            uniformly random phase as the simulation's devices are.
+    """
+
+    protocol: str
+    payload: int
+    link: LinkParams
+    reverse: LinkParams
+    transport: TransportParams
+    gap: float
+    poisson: bool = False
+    devices: int = 1
+
+
+def data_wire(setup: StreamSetup, retransmissions: int = 0) -> int:
+    """Bytes of a message's data segments on the link (its ACKs excluded)."""
+    header = IP_TCP_HEADER if setup.protocol == "tcp" else IP_UDP_HEADER
+    per_packet = setup.link.mtu - header
+    segments = math.ceil(setup.payload / per_packet)
+    overhead = header + setup.link.overhead
+    return setup.payload + segments * overhead + retransmissions * (per_packet + overhead)
+
+
+def measure_stream(setup: StreamSetup, reps: int, seed: int) -> pd.DataFrame:
+    """Send about ``reps`` messages, spread over the devices, as the application does; one
+    row each (:data:`STREAM_COLUMNS`)."""
+    if reps <= 0:
+        raise ValueError(f'"reps" must be > 0, got {reps}.')
+    transfer = TransferSetup(
+        setup.protocol, setup.payload, setup.link, setup.reverse, setup.transport
+    )
+    env, _, transports = testbed(transfer, seed, setup.devices)
+    per_device = math.ceil(reps / setup.devices)
+    rng = np.random.default_rng(seed)
+    rows: list[dict] = []
+
+    def message(transport, index: int):
+        record = FrameRecord(device=transport.device, frame=index, t_gen=env.now)
+        ok = yield transport.send("up", setup.payload, record)
+        transport.close(record)
+        rows.append(
+            {
+                "message": len(rows),
+                "latency": env.now - record.t_gen if ok else math.nan,
+                "ok": bool(ok),
+                "data_wire_bytes": data_wire(setup, record.retransmissions),
+                "wire_bytes": record.wire_bytes,
+                "packets": record.packets,
+                "retransmissions": record.retransmissions,
+            }
+        )
+
+    def source(transport, gaps: np.ndarray):
+        if setup.protocol == "tcp" and setup.transport.connection == "persistent":
+            yield transport.persistent.established
+        for index, wait in enumerate(gaps):
+            if wait > 0:
+                yield env.timeout(wait)
+            env.process(message(transport, index))
+
+    for transport in transports:
+        gaps = (
+            rng.exponential(setup.gap, per_device)
+            if setup.poisson
+            else np.full(per_device, setup.gap)
+        )
+        gaps[0] = rng.uniform(0.0, setup.gap) if setup.devices > 1 else 0.0
+        env.process(source(transport, gaps))
+    env.run()
+    return pd.DataFrame(rows, columns=list(STREAM_COLUMNS))
+
+
+def _key(setup: StreamSetup, reps: int, seed: int) -> str:
     return cache_key(
-        {
-            "v": 1,
-            "protocol": setup.protocol,
-            "payload": setup.payload,
-            "link": repr(setup.link),
-            "reverse": repr(setup.reverse),
-            "transport": repr(setup.transport),
-            "gap": setup.gap,
-            "reps": reps,
-            "seed": seed,
-        },
+        {"v": 2, "setup": repr(setup), "reps": reps, "seed": seed, "sim": source_version("sim")},
         24,
     )
 
 
-def transfer_table(setup: TransferSetup, reps: int = FAST_REPS, seed: int = 0) -> pd.DataFrame:
-    """Outcomes of ``reps`` transfers, from memory, the disk cache, or the packet model."""
+def stream_table(setup: StreamSetup, reps: int = FAST_REPS, seed: int = 0) -> pd.DataFrame:
+    """Outcomes of ``reps`` messages, from memory, the disk cache, or the packet model."""
     key = _key(setup, reps, seed)
     return _MEMORY.get(key, lambda: _from_disk(key, setup, reps, seed))
 
 
-def _from_disk(key: str, setup: TransferSetup, reps: int, seed: int) -> pd.DataFrame:
-    path = cache_dir("transfers") / f"{key}.parquet"
+def _from_disk(key: str, setup: StreamSetup, reps: int, seed: int) -> pd.DataFrame:
+    path = cache_dir("streams") / f"{key}.parquet"
     if path.is_file():
         try:
             return pd.read_parquet(path)
         except Exception:  # a damaged cache entry is recomputed
             log.warning("ignoring unreadable cache entry %s", path)
-    table = measure_transfers(setup, reps, seed)
+    table = measure_stream(setup, reps, seed)
     write_parquet(table, path)
     return table
 
 
+def overload(setups: dict[str, StreamSetup], frames_per_second: float) -> str | None:
+    """Why the frames load a link too much for independent draws, or None.
+
+    Args:
+        setups: the ``up`` and ``down`` streams (:func:`stream_setups`).
+        frames_per_second: frames each device sends.
+    """
+    for direction, setup in setups.items():
+        load = setup.devices * frames_per_second * data_wire(setup) / setup.link.rate
+        if load > FAST_MAX_LOAD:
+            return f"{direction}link load {load:.0%} > {FAST_MAX_LOAD:.0%}"
+    return None
+
+
+def cliff(latency: np.ndarray, percentiles, frames: int, table_size: int) -> str | None:
+    """Which percentile sits on a cliff of the latency distribution, or None.
+
+    A percentile p estimated from ``frames`` frames (and a table of ``table_size`` draws)
+    is only known to within about ``z * sqrt(p (1 - p) (1/frames + 1/table_size))`` in
+    probability. Where the distribution is bimodal (a lost tail segment costs a timer
+    while most frames cost a few milliseconds) and p falls between the modes, that small
+    uncertainty moves the percentile a lot, in both fidelities; fast fidelity then cannot
+    reproduce the packet model's estimate, and is not used.
+
+    Args:
+        latency: per-frame latencies (s) as fast fidelity would draw them.
+        percentiles: the percentiles (0-100) that must be reproduced.
+        frames: frames in the run.
+        table_size: draws the table holds.
+    """
+    for p in percentiles:
+        q = p / 100.0
+        spread = _CLIFF_Z * math.sqrt(q * (1 - q) * (1 / frames + 1 / table_size))
+        lo, mid, hi = np.quantile(latency, [max(q - spread, 0.0), q, min(q + spread, 1.0)])
+        if mid > 0 and (hi - lo) / mid > _CLIFF_SPREAD:
+            return f"p{p:g} on a cliff ({lo * 1e3:.3g}-{hi * 1e3:.3g} ms within sampling error)"
+    return None
+
+
 class _Draws:
-    """A table of transfer outcomes as arrays, drawn by index."""
+    """A table of message outcomes as arrays, drawn by index."""
 
     def __init__(self, table: pd.DataFrame):
-        self.duration = table["duration"].fillna(0.0).to_numpy(float)
+        self.latency = table["latency"].fillna(0.0).to_numpy(float)
         self.ok = table["ok"].to_numpy(bool)
         self.data_wire = table["data_wire_bytes"].to_numpy(np.int64)
         self.wire = table["wire_bytes"].to_numpy(np.int64)
@@ -88,53 +239,50 @@ class _Draws:
         self.retx = table["retransmissions"].to_numpy(np.int64)
         self.n = len(table)
 
+    @property
+    def mean_data_wire(self) -> float:
+        return float(self.data_wire.mean())
+
+
+def stream_setups(
+    protocol: str,
+    uplink: LinkParams,
+    downlink: LinkParams,
+    params: TransportParams,
+    payload: int,
+    result_size: int,
+    gap: float,
+    poisson: bool,
+    devices: int,
+) -> dict[str, StreamSetup]:
+    """The uplink streams (frames) and the downlink streams (results) of the devices."""
+    return {
+        "up": StreamSetup(protocol, max(payload, 1), uplink, downlink, params, gap, poisson, devices),
+        # results go back on the frame's connection, already open
+        "down": StreamSetup(
+            protocol, result_size, downlink, uplink, replace(params, connection="persistent"),
+            gap, poisson, devices,
+        ),
+    }  # fmt: skip
+
 
 class FastTransport(Transport):
-    """A transport whose transfers are drawn from packet-model distributions.
+    """A transport whose messages are drawn from packet-model stream measurements.
 
     Args:
         env: the simulation environment.
         channel: the shared channel (its links keep the per-frame contention state).
         params: transport settings.
         device: the device served.
-        rng: the transport's random stream (which measured transfer a frame gets).
-        network: the links and the protocol whose transfers are measured.
-        payload: application bytes per frame uplink.
-        result_size: application bytes per frame downlink.
-        gap: seconds between a device's frames (the measured connection sees this gap).
-        seed: seeds the packet-model measurement.
+        rng: the transport's random stream (which measured message a frame gets).
+        tables: ``{"up": table, "down": table}`` of :func:`stream_table`.
     """
 
     name = "fast"
 
-    def __init__(
-        self, env, channel, params, device, rng, *, network, payload, result_size, gap, seed
-    ):
+    def __init__(self, env, channel: Channel, params, device, rng, *, tables: dict):
         super().__init__(env, channel, params, device, rng)
-        self.sequential = network.protocol != "tcp" or params.connection == "persistent"
-        self.free = {"up": 0.0, "down": 0.0}
-        up, down = network.uplink, network.downlink
-        self.draws = {
-            "up": _Draws(
-                transfer_table(
-                    TransferSetup(network.protocol, max(payload, 1), up, down, params, gap),
-                    seed=seed,
-                )
-            ),
-            "down": _Draws(
-                transfer_table(
-                    TransferSetup(
-                        network.protocol,
-                        result_size,
-                        down,
-                        up,
-                        replace(params, connection="persistent"),
-                        gap,
-                    ),
-                    seed=seed,
-                )
-            ),
-        }
+        self.draws = {direction: _Draws(table) for direction, table in tables.items()}
         for link in (channel.up, channel.down):
             if not hasattr(link, "fast_free"):
                 link.fast_free = 0.0
@@ -144,17 +292,13 @@ class FastTransport(Transport):
         i = int(self.rng.integers(draws.n))
         link = self.channel.link(direction)
         now = self.env.now
-        # one connection (or socket) sends one message after another: a frame waits for
-        # the device's previous one; per-frame connections run side by side
-        begin = max(now, self.free[direction]) if self.sequential else now
-        start = link.fast_free if link.fast_free > begin else begin
+        # other devices' frames queued ahead on the shared link delay this one's data
+        start = link.fast_free if link.fast_free > now else now
         serialised = start + draws.data_wire[i] / link.rate
         link.fast_free = serialised
         link.packets += int(draws.packets[i])
         link.bytes += int(draws.data_wire[i])
-        done_at = max(begin + draws.duration[i], serialised + link.delay)
-        # the sender is free once the last byte has left, a propagation delay before it lands
-        self.free[direction] = done_at - link.delay
+        done_at = max(now + draws.latency[i], serialised + link.delay)
         record.wire_bytes += int(draws.wire[i])
         record.packets += int(draws.packets[i])
         record.retransmissions += int(draws.retx[i])

@@ -48,6 +48,8 @@ class NetworkParams:
         transport: transport settings.
         fidelity: ``packet`` (every packet simulated) or ``fast`` (transfers drawn from
             distributions the packet model computes, see :mod:`.fast`).
+        percentiles: latency percentiles fast fidelity must reproduce (a configuration
+            whose percentiles it cannot pin down is simulated packet by packet).
     """
 
     uplink: LinkParams
@@ -55,6 +57,7 @@ class NetworkParams:
     protocol: str = "tcp"
     transport: TransportParams = field(default_factory=TransportParams)
     fidelity: str = "packet"
+    percentiles: tuple[float, ...] = (50.0, 95.0)
 
 
 @dataclass(frozen=True, eq=False)

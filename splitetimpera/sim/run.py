@@ -27,7 +27,7 @@ import simpy
 from .channel import Channel
 from .compute import LatencySampler
 from .device import Device
-from .fast import FastTransport
+from .fast import FAST_REPS, FastTransport, cliff, overload, stream_setups, stream_table
 from .frames import FrameRecord
 from .params import RunSpec
 from .protocols import make_transport
@@ -50,25 +50,62 @@ class RunOutput:
     stats: dict
 
 
-def _transports(spec: RunSpec, env, channel, streams: Streams) -> list:
+def _fast_tables(spec: RunSpec) -> tuple[dict | None, str]:
+    """The stream tables fast fidelity draws from, or None and why packets are needed."""
+    net, wl = spec.network, spec.workload
+    if wl.arrival == "trace":
+        times = np.asarray(wl.trace[: wl.frames], dtype=float)
+        gap = float(np.mean(np.diff(times))) if times.size > 1 else 0.0
+    else:
+        gap = 1.0 / wl.rate
+    setups = stream_setups(
+        net.protocol, net.uplink, net.downlink, net.transport, spec.job.payload_bytes,
+        wl.result_size, gap, wl.arrival == "poisson", spec.devices,
+    )  # fmt: skip
+    refusal = overload(setups, 1.0 / gap if gap > 0 else math.inf)
+    if refusal:  # decided before measuring anything
+        return None, refusal
+    tables = {direction: stream_table(setup, seed=spec.seed) for direction, setup in setups.items()}
+    refusal = cliff(
+        _frame_latencies(spec, tables), net.percentiles, spec.devices * wl.frames, FAST_REPS
+    )
+    return (None, refusal) if refusal else (tables, "")
+
+
+def _frame_latencies(spec: RunSpec, tables: dict, draws: int = 20_000) -> np.ndarray:
+    """End-to-end latencies as fast fidelity makes them: independent draws of head, uplink,
+    tail and downlink (queueing aside), for judging how well its percentiles are known."""
+    job = spec.job
+    rng = np.random.default_rng(spec.seed)
+    up = tables["up"]["latency"].dropna().to_numpy(float)
+    down = tables["down"]["latency"].dropna().to_numpy(float)
+    if up.size == 0 or down.size == 0:
+        return np.zeros(1)
+    return (
+        (rng.choice(job.head_samples, draws) + job.encode_s) * spec.device_slowdown
+        + (rng.choice(job.tail_samples, draws) + job.decode_s) * spec.server_slowdown
+        + rng.choice(up, draws)
+        + rng.choice(down, draws)
+    )
+
+
+def _transports(spec: RunSpec, env, channel, streams: Streams) -> tuple[list, str]:
+    """One transport per device, and why packet fidelity replaced fast (or "")."""
     net = spec.network
-    if net.fidelity == "fast":
-        wl = spec.workload
-        fast = dict(
-            network=net,
-            payload=spec.job.payload_bytes,
-            result_size=wl.result_size,
-            gap=1.0 / wl.rate if wl.rate else 0.0,
-            seed=spec.seed,
-        )
-        return [
-            FastTransport(env, channel, net.transport, d, streams.get(f"transport/{d}"), **fast)
+    tables, refusal = _fast_tables(spec) if net.fidelity == "fast" else (None, "")
+    if tables is not None:
+        built = [
+            FastTransport(
+                env, channel, net.transport, d, streams.get(f"transport/{d}"), tables=tables
+            )
             for d in range(spec.devices)
         ]
-    return [
+        return built, ""
+    built = [
         make_transport(net.protocol, env, channel, net.transport, d, streams.get(f"transport/{d}"))
         for d in range(spec.devices)
     ]
+    return built, refusal
 
 
 def run_configuration(spec: RunSpec) -> RunOutput:
@@ -79,12 +116,13 @@ def run_configuration(spec: RunSpec) -> RunOutput:
     count = spec.devices
     channel = None
     transports: list = []
+    packets_instead = ""
     if job.mode != "LC":
         channel = Channel(
             env, spec.network.uplink, spec.network.downlink,
             streams.get("link/up"), streams.get("link/down"),
         )  # fmt: skip
-        transports = _transports(spec, env, channel, streams)
+        transports, packets_instead = _transports(spec, env, channel, streams)
     devices = [Device(env, d) for d in range(count)]
     server = Server(env, spec.workers)
     records: list[FrameRecord] = []
@@ -158,6 +196,8 @@ def run_configuration(spec: RunSpec) -> RunOutput:
         "link_dropped": (channel.up.dropped + channel.down.dropped) if channel else 0,
         "head_mean": float(np.mean(head_draws)) if head_draws else 0.0,
         "tail_mean": float(np.mean(tail_draws)) if tail_draws else 0.0,
+        "fidelity": "packet" if packets_instead or spec.network.fidelity == "packet" else "fast",
+        "fidelity_note": packets_instead,
     }
     return RunOutput(records, stats)
 

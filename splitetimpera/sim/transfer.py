@@ -21,7 +21,7 @@ from .protocols import make_transport
 from .streams import Streams
 from .transport import TransportParams
 
-__all__ = ["TransferSetup", "measure_transfers", "TRANSFER_COLUMNS"]
+__all__ = ["TransferSetup", "measure_transfers", "testbed", "describe", "TRANSFER_COLUMNS"]
 
 TRANSFER_COLUMNS: dict[str, str] = {
     "rep": "repetition index",
@@ -60,6 +60,27 @@ class TransferSetup:
     gap: float = 0.0
 
 
+def testbed(
+    setup: TransferSetup, seed: int, devices: int = 1
+) -> tuple[simpy.Environment, Channel, list]:
+    """A fresh environment, a channel of ``setup``'s links, and one started transport per
+    device (streams named as in a simulation, so the same seed gives the same draws)."""
+    streams = Streams(seed)
+    env = simpy.Environment()
+    channel = Channel(
+        env, setup.link, setup.reverse, streams.get("link/up"), streams.get("link/down")
+    )
+    transports = [
+        make_transport(
+            setup.protocol, env, channel, setup.transport, d, streams.get(f"transport/{d}")
+        )
+        for d in range(devices)
+    ]
+    for transport in transports:
+        transport.start()
+    return env, channel, transports
+
+
 def measure_transfers(
     setup: TransferSetup,
     reps: int,
@@ -74,15 +95,7 @@ def measure_transfers(
         raise ValueError(f'"reps" must be > 0, got {reps}.')
     if setup.payload <= 0:
         raise ValueError(f'"payload" must be > 0 bytes, got {setup.payload}.')
-    streams = Streams(seed)
-    env = simpy.Environment()
-    channel = Channel(
-        env, setup.link, setup.reverse, streams.get("link/up"), streams.get("link/down")
-    )
-    transport = make_transport(
-        setup.protocol, env, channel, setup.transport, 0, streams.get("transport/0")
-    )
-    transport.start()
+    env, channel, (transport,) = testbed(setup, seed)
     rows: list[dict] = []
 
     def run():
