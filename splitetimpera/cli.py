@@ -388,13 +388,25 @@ def profile(
             help="Hardware name (folder under profiles/); derived from the CPU/GPU by default."
         ),
     ] = None,
-    out_dir: Annotated[Path, typer.Option("--profiles", help="Profiles folder.")] = Path(
-        "profiles"
-    ),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--profiles",
+            help="Profiles folder (default: your own, ~/.local/share/splitetimpera/profiles).",
+        ),
+    ] = None,
     single: Annotated[bool, typer.Option(help="Only splits where one tensor crosses.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace a profile that ships with sei (refused otherwise).")
+    ] = False,
     json_: JsonOpt = False,
 ):
-    """Measure head and tail latency at every split point; write profiles/<hardware>/<model>.csv."""
+    """Measure head and tail latency at every split point; write <folder>/<hardware>/<model>.csv.
+
+    Your measurements go to your own profiles folder, which `sei simulate` searches before
+    the shipped one (and names when it uses it); shipped profiles are never overwritten
+    without --force.
+    """
     from .models.profile import profile_error, profile_model
     from .render import print_json, show_profile, with_progress
     from .store import records
@@ -402,7 +414,7 @@ def profile(
     result = with_progress(
         "profiling", profile_model, model, device=device.value, threads=threads, batch=batch,
         repeats=repeats, warmup=warmup, input_shape=_shape(input), weights=weights,
-        hardware=hardware, folder=out_dir, single_only=single,
+        hardware=hardware, folder=out_dir, single_only=single, force=force,
     )  # fmt: skip
     if json_:
         print_json({"path": str(result.path), "meta": result.meta, "splits": records(result.table)})
@@ -559,7 +571,7 @@ def prune(
     if profile_hw:
         from .models.profile import profile_model
 
-        prof = profile_model(str(path), repeats=20, warmup=3, folder=Path("profiles"))
+        prof = profile_model(str(path), repeats=20, warmup=3)
         record_profile(path, prof.path, prof.meta["hardware"])
         summary.update({"profile": str(prof.path), "hardware": prof.meta["hardware"]})
     if json_:

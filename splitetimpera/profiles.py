@@ -1,6 +1,6 @@
 """Measured latency profiles on disk: where they live, how they read, what each column means.
 
-A profile is ``profiles/<hardware>/<model>.csv`` (one row per split point), with
+A profile is ``<folder>/<hardware>/<model>.csv`` (one row per split point), with
 ``<model>.json`` (metadata: CPU/GPU, threads, torch version, date, batch, input shape,
 profile accuracy) and ``<model>.samples.parquet`` (every raw timing, so the simulator can
 draw latencies from the measured distribution rather than its median).
@@ -24,13 +24,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import NotFoundError, did_you_mean
+from .errors import NotFoundError, SeiError, did_you_mean
+from .store import atomic_write_text, write_csv, write_parquet
 
 __all__ = [
     "PROFILE_COLUMNS",
     "Profile",
     "ProfileNotFound",
     "search_dirs",
+    "shipped_dir",
+    "user_dir",
+    "guard_shipped",
     "hardware_names",
     "locate",
     "load_profile",
@@ -67,18 +71,28 @@ class ProfileNotFound(NotFoundError):
     """No measured profile for a (hardware, model) pair."""
 
 
-def _repo_profiles() -> Path:
+def shipped_dir() -> Path:
+    """The profiles that ship with sei (the repository's ``profiles/``): never overwritten
+    without ``--force``."""
     return Path(__file__).resolve().parents[1] / "profiles"
 
 
+def user_dir() -> Path:
+    """Where ``sei profile`` and ``sei prune`` keep the user's own measurements:
+    ``$XDG_DATA_HOME/splitetimpera/profiles`` (``~/.local/share/...`` by default)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "splitetimpera" / "profiles"
+
+
 def search_dirs() -> list[Path]:
-    """Folders searched for profiles, in order: ``$SEI_PROFILES``, ``./profiles``, the
-    repository's ``profiles/``."""
+    """Folders searched for profiles, in order: ``$SEI_PROFILES``, the user's folder
+    (:func:`user_dir`), ``./profiles``, the shipped ``profiles/``. The first that has a
+    (hardware, model) pair wins; ``sei simulate`` says which it used."""
     dirs: list[Path] = []
     env = os.environ.get("SEI_PROFILES")
     if env:
         dirs.extend(Path(p) for p in env.split(os.pathsep) if p)
-    dirs.extend([Path.cwd() / "profiles", _repo_profiles()])
+    dirs.extend([user_dir(), Path.cwd() / "profiles", shipped_dir()])
     seen: list[Path] = []
     for d in dirs:
         resolved = d.resolve()
@@ -151,6 +165,7 @@ class Profile:
             :data:`PROFILE_COLUMNS`.
         meta: the metadata file's contents.
         samples: ``(split, "head" | "tail")`` to an array of latencies in seconds.
+        path: the CSV it was read from.
     """
 
     hardware: str
@@ -158,6 +173,18 @@ class Profile:
     table: pd.DataFrame
     meta: dict
     samples: dict[tuple[str, str], np.ndarray] = field(repr=False)
+    path: Path | None = None
+
+    @property
+    def shipped(self) -> bool:
+        """True when it is one of the profiles that ship with sei."""
+        return self.path is not None and _inside(self.path, shipped_dir())
+
+    def describe(self) -> str:
+        """Where it comes from, in a few words (for the console and reports)."""
+        where = "shipped" if self.shipped else f"from {self.path.parent.parent}"
+        date = self.meta.get("date")
+        return f"{self.hardware} ({where}{f', measured {date}' if date else ''})"
 
     @property
     def splits(self) -> list[str]:
@@ -196,6 +223,7 @@ def _load(path: str, mtime: float) -> Profile:
         table=table,
         meta=meta,
         samples=samples,
+        path=csv,
     )
 
 
@@ -205,24 +233,50 @@ def load_profile(hardware: str, model: str) -> Profile:
     return _load(str(path), path.stat().st_mtime)
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def guard_shipped(folder: Path, model: str, force: bool = False) -> None:
+    """Refuse to overwrite a shipped profile without ``force``.
+
+    Raises:
+        SeiError: one line saying where user profiles go instead.
+    """
+    target = Path(folder) / f"{model}.csv"
+    if target.is_file() and _inside(target, shipped_dir()) and not force:
+        raise SeiError(
+            f"{target} ships with sei; measure into your own folder ({user_dir()}, the "
+            "default) or pass --force to replace the shipped profile"
+        )
+
+
 def write_profile(
     folder: Path,
     model: str,
     table: pd.DataFrame,
     meta: dict,
     samples: pd.DataFrame | None = None,
+    force: bool = False,
 ) -> Path:
-    """Write a profile's CSV, metadata and raw samples into ``folder``; returns the CSV path."""
+    """Write a profile's CSV, metadata and raw samples into ``folder``; returns the CSV path.
+
+    Args:
+        force: replace a shipped profile (see :func:`guard_shipped`).
+    """
+    guard_shipped(folder, model, force)
     folder.mkdir(parents=True, exist_ok=True)
     missing = [c for c in PROFILE_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"profile table lacks columns {missing}")
     csv = folder / f"{model}.csv"
-    tmp = csv.with_suffix(".csv.tmp")
-    table[list(PROFILE_COLUMNS)].to_csv(tmp, index=False, float_format="%.9g")
-    tmp.replace(csv)
-    (folder / f"{model}.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     if samples is not None:
-        samples.to_parquet(folder / f"{model}.samples.parquet", index=False)
+        write_parquet(samples, folder / f"{model}.samples.parquet")
+    atomic_write_text(folder / f"{model}.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    write_csv(table[list(PROFILE_COLUMNS)], csv)  # last: the CSV is what makes it found
     _load.cache_clear()
     return csv

@@ -145,6 +145,22 @@ def order_by_verdict(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([feasible, others])
 
 
+def _show_sources(result) -> None:
+    """Which profiles and accuracy table the answer rests on, and how they were scaled."""
+    s, meta = result.scenario, result.meta
+    parts = []
+    for role, spec in (("device", s.device), ("server", s.server)):
+        info = meta.get(f"{role}_profile", {})
+        text = f"{role} {info.get('described', spec.profile)}"
+        if spec.slowdown != 1:
+            text += f" [yellow]scaled x{spec.slowdown:g}[/yellow] (measured latencies multiplied)"
+        parts.append(text)
+    out.print(f"Profiles: {'; '.join(parts)}.")
+    out.print(f"Accuracy: {meta.get('accuracy_source', 'unknown')}.")
+    for note in meta.get("accuracy_notes", []):
+        out.print(f"[yellow]Note:[/yellow] {note}.")
+
+
 def show_summary(result, folder, hint: str | None, limit: int = 15) -> None:
     """The configurations (feasible ones first, best first), why the others fail, the choice."""
     s = result.scenario
@@ -180,13 +196,7 @@ def show_summary(result, folder, hint: str | None, limit: int = 15) -> None:
         out.print("Why the closest others fail:")
         for _, r in failing.iterrows():
             out.print(f"  {r['config']}: {r['violations']}")
-    scaled = []
-    if s.device.slowdown != 1:
-        scaled.append(f"device profile {s.device.profile} scaled x{s.device.slowdown:g}")
-    if s.server.slowdown != 1:
-        scaled.append(f"server profile {s.server.profile} scaled x{s.server.slowdown:g}")
-    if scaled:
-        out.print(f"[yellow]Note:[/yellow] {'; '.join(scaled)} (measured latencies multiplied).")
+    _show_sources(result)
     instead = result.meta.get("packet_instead_of_fast") or {}
     if s.network.fidelity == "fast" and instead:
         first, why = next(iter(instead.items()))

@@ -38,6 +38,7 @@ from .pipeline import LAYER_COLUMNS, SUMMARY_COLUMNS, Configuration, Result, sce
 from .qos import match
 from .sim.frames import FRAME_COLUMNS
 from .store import atomic_write_text, write_csv, write_json, write_parquet
+from .tables import data_identity
 
 __all__ = [
     "QOS_COLUMNS",
@@ -271,6 +272,15 @@ def write_rank(result, folder: Path | None = None) -> dict[str, str]:
     atomic_write_text(folder / "isplit.html", rank_report(result))
     if result.accuracy is not None:
         write_csv(result.accuracy, folder / "accuracy.csv")
+        # what it measured: sei simulate lays it over the shipped table only for the same
+        write_json(
+            folder / "accuracy.json",
+            {
+                "identity": data_identity(s),
+                "rows": len(result.accuracy),
+                "columns": ACCURACY_COLUMNS,
+            },
+        )
         paths["accuracy"] = str(folder / "accuracy.csv")
     write_json(
         folder / "isplit.json",

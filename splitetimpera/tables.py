@@ -21,6 +21,7 @@ from .store import atomic_write_text, cache_dir, cache_key, file_hash, write_csv
 __all__ = [
     "ISPLIT_VERSION",
     "weights_identity",
+    "data_identity",
     "isplit_key",
     "find_isplit_table",
     "store_isplit_table",
@@ -52,7 +53,8 @@ def _classes_key(classes) -> str | list[str]:
     return "all" if classes in (None, "all") else sorted(str(c) for c in classes)
 
 
-def _data_identity(scenario) -> dict:
+def data_identity(scenario) -> dict:
+    """What a table measured on: model, weights (by hash), input, dataset, classes."""
     m, d = scenario.model, scenario.dataset
     return {
         "model": m.name,
@@ -69,7 +71,7 @@ def isplit_key(scenario) -> str:
     return cache_key(
         {
             "v": ISPLIT_VERSION,
-            **_data_identity(scenario),
+            **data_identity(scenario),
             "samples": scenario.dataset.samples,
             "target": scenario.splits.target,
         }
@@ -106,7 +108,7 @@ def accuracy_key(scenario, split: str, compression: str, seed: int, epochs: int)
     return cache_key(
         {
             "v": 1,
-            **_data_identity(scenario),
+            **data_identity(scenario),
             "split": split,
             "compression": compression,
             "seed": seed,

@@ -16,8 +16,10 @@ SEED = 1234
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Every test gets an empty cache, so nothing depends on an earlier run."""
+    """Every test gets an empty cache and an empty user profiles folder, so nothing
+    depends on an earlier run or on the user's own measurements."""
     monkeypatch.setenv("SEI_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 from splitetimpera.accuracy import ACCURACY_COLUMNS, load_accuracy
 from splitetimpera.errors import SeiError
 from splitetimpera.pipeline import load_scenario
+from splitetimpera.tables import data_identity
 
 
 def _table(path, rows):
@@ -26,7 +28,7 @@ def _row(split, compression, accuracy, seed=0, payload=100):
 
 def test_the_shipped_table_of_the_builtin_weights(write_scenario):
     table = load_accuracy(load_scenario(write_scenario()))
-    assert "built-in weights" in table.source
+    assert table.source == "shipped digits_vgg.accuracy.csv (built-in weights, all classes)"
     assert 0.98 < table.base < 1.0  # digits_vgg's recorded test accuracy
     assert table.lookup("features.3", "none") == table.base  # no compression, no change
     assert 0.9 < table.lookup("features.3", "int8") <= 1.0
@@ -53,14 +55,49 @@ def test_seeds_are_averaged_and_the_output_row_is_the_base(write_scenario, tmp_p
     assert table.codec_time("features.3", "bottleneck") == pytest.approx((1e-4, 2e-4))
 
 
+def _ranked(scenario, rows, identity=None):
+    """What `sei rank --accuracy` leaves in the scenario's folder."""
+    scenario.results_dir.mkdir(parents=True, exist_ok=True)
+    _table(scenario.results_dir / "accuracy.csv", rows)
+    record = {"identity": identity or data_identity(scenario), "rows": len(rows)}
+    (scenario.results_dir / "accuracy.json").write_text(json.dumps(record))
+
+
+def test_a_partial_ranked_table_is_laid_over_the_shipped_one(write_scenario):
+    s = load_scenario(write_scenario())
+    shipped = load_accuracy(s)
+    _ranked(s, [_row("output", "none", 0.5), _row("features.3", "int8", 0.25)])
+    table = load_accuracy(s)
+    assert table.base == pytest.approx(0.5)
+    assert table.lookup("features.3", "int8") == pytest.approx(0.25)
+    # a row the ranking did not measure still comes from the shipped table
+    assert table.lookup("features.7", "int8") == shipped.lookup("features.7", "int8")
+    assert not math.isnan(table.lookup("features.7", "int8"))
+    assert "(sei rank, 2 rows) over shipped digits_vgg.accuracy.csv" in table.source
+
+
+def test_a_ranked_table_for_other_classes_is_ignored_and_said(write_scenario):
+    s = load_scenario(write_scenario())
+    _ranked(s, [_row("output", "none", 0.5)], identity={**data_identity(s), "classes": ["7"]})
+    table = load_accuracy(s)
+    assert table.base > 0.98 and "shipped" in table.source
+    assert any("ignored: measured for another model" in n for n in table.notes)
+    (s.results_dir / "accuracy.json").unlink()
+    assert any("no record of what it measured" in n for n in load_accuracy(s).notes)
+
+
 def test_an_explicit_table_wins_over_the_one_sei_rank_wrote(write_scenario, tmp_path):
     s = load_scenario(write_scenario())
-    s.results_dir.mkdir(parents=True)
-    _table(s.results_dir / "accuracy.csv", [_row("output", "none", 0.5)])
-    assert load_accuracy(s).base == pytest.approx(0.5)  # rank's table beats the shipped one
+    _ranked(s, [_row("output", "none", 0.5)])
     explicit = _table(tmp_path / "mine.csv", [_row("output", "none", 0.7)])
     text = f"model: {{name: digits_vgg, accuracy: {explicit}}}"
     assert load_accuracy(load_scenario(write_scenario(_replace_model(text)))).base == 0.7
+
+
+def test_a_class_subset_is_told_the_shipped_table_is_for_all_classes(write_scenario):
+    text = _replace_model("model: {name: digits_vgg}\ndataset: {classes: [1, 7]}")
+    table = load_accuracy(load_scenario(write_scenario(text)))
+    assert any("for all classes, not this scenario's [1, 7]" in n for n in table.notes)
 
 
 def test_random_weights_have_no_accuracy(write_scenario):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -99,3 +100,47 @@ def test_shipped_profiles_cover_cpu_and_gpu(monkeypatch):
 def test_cuda_profile(tmp_path):
     result = profile_model("digits_vgg", device="cuda", repeats=5, warmup=2, folder=tmp_path)
     assert result.meta["gpu"] and np.isfinite(result.meta["full_median_s"])
+
+
+def test_a_shipped_profile_is_never_overwritten_without_force(monkeypatch):
+    from typer.testing import CliRunner
+
+    from splitetimpera.cli import app
+
+    monkeypatch.chdir(REPO)
+    shipped = REPO / "profiles" / "amd-epyc-2t" / "digits_vgg.csv"
+    before = shipped.read_bytes()
+    args = ["profile", "digits_vgg", "--hardware", "amd-epyc-2t", "--profiles", "profiles"]
+    result = CliRunner().invoke(app, [*args, "--repeats", "3"])
+    assert result.exit_code == 2
+    assert "ships with sei" in result.stderr and "--force" in result.stderr
+    assert shipped.read_bytes() == before
+
+
+def test_user_measurements_go_to_the_user_folder_and_are_named(tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    from splitetimpera.profiles import shipped_dir, user_dir
+
+    assert user_dir() == Path(os.environ["XDG_DATA_HOME"]) / "splitetimpera" / "profiles"
+    # a user's own measurement of a shipped (hardware, model) pair shadows it, and says so
+    mine = user_dir() / "amd-epyc-2t"
+    mine.mkdir(parents=True)
+    for suffix in (".csv", ".json", ".samples.parquet"):
+        shutil.copy(shipped_dir() / "amd-epyc-2t" / f"digits_vgg{suffix}", mine)
+    profile = load_profile("amd-epyc-2t", "digits_vgg")
+    assert not profile.shipped and profile.path == mine / "digits_vgg.csv"
+    assert profile.describe().startswith(f"amd-epyc-2t (from {user_dir()}")
+    assert load_profile("h100", "digits_vgg").shipped
+    assert search_dirs().index(user_dir().resolve()) < search_dirs().index(shipped_dir().resolve())
+
+
+def test_sei_profile_writes_to_the_user_folder_by_default():
+    from splitetimpera.profiles import user_dir
+
+    result = profile_model(
+        "digits_vgg", repeats=3, warmup=0, hardware="ci", threads=1, single_only=True
+    )
+    assert result.path == user_dir() / "ci" / "digits_vgg.csv"
+    assert load_profile("ci", "digits_vgg").path == result.path

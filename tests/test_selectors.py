@@ -22,7 +22,9 @@ def _isplit(values: dict[str, float]) -> pd.DataFrame:
     rows = []
     for depth, (split, cui) in enumerate(values.items(), start=1):
         for label in ("0", "1"):
-            rows.append({"split": split, "depth": depth, "label": label, "score_sum": cui * 5, "count": 5})
+            rows.append(
+                {"split": split, "depth": depth, "label": label, "score_sum": cui * 5, "count": 5}
+            )
     return pd.DataFrame(rows)
 
 
@@ -58,5 +60,7 @@ def test_explicit_lists_are_ordered_and_checked(profile):
 def test_selectors_are_found_by_name():
     assert SELECTORS.names() == ["all", "cde", "isplit"]
     assert needs_isplit("isplit") and not needs_isplit("cde") and not needs_isplit(["a"])
-    with pytest.raises(UnknownNameError, match="unknown split selector 'ispilt'; did you mean 'isplit'"):
+    with pytest.raises(
+        UnknownNameError, match="unknown split selector 'ispilt'; did you mean 'isplit'"
+    ):
         needs_isplit("ispilt")

@@ -60,7 +60,8 @@ def test_advise_re_simulates_at_higher_bandwidth(write_scenario):
     changed = load_scenario(
         write_scenario(
             BASE_SCENARIO.replace('bandwidth: "10 Mbit/s"', 'bandwidth: "0.5 Mbit/s"').replace(
-                'qos: {max_latency: "80 ms", percentile: 95}', 'qos: {max_latency: "100 ms"}\nmodes: [RC]'
+                'qos: {max_latency: "80 ms", percentile: 95}',
+                'qos: {max_latency: "100 ms"}\nmodes: [RC]',
             ),
             "slow.yaml",
         )

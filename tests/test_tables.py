@@ -48,7 +48,13 @@ def test_computed_tables_and_rows_are_cached(write_scenario):
     scenario = load_scenario(write_scenario())
     assert find_isplit_table(scenario) is None
     table = pd.DataFrame(
-        {"split": ["a", "b"], "depth": [1, 2], "label": ["0", "0"], "score_sum": [0.1, 0.3], "count": [4, 4]}
+        {
+            "split": ["a", "b"],
+            "depth": [1, 2],
+            "label": ["0", "0"],
+            "score_sum": [0.1, 0.3],
+            "count": [4, 4],
+        }
     )
     store_isplit_table(scenario, table)
     pd.testing.assert_frame_equal(find_isplit_table(scenario), table)

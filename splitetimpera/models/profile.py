@@ -32,7 +32,7 @@ import torch
 
 from .. import __version__
 from ..errors import SeiError
-from ..profiles import PROFILE_COLUMNS, write_profile
+from ..profiles import PROFILE_COLUMNS, guard_shipped, user_dir, write_profile
 from .graph import ModelGraph
 from .zoo import load_model
 
@@ -144,8 +144,9 @@ def profile_model(
     input_shape: tuple[int, int, int] | None = None,
     weights: str | None = None,
     hardware: str | None = None,
-    folder: Path = Path("profiles"),
+    folder: Path | None = None,
     single_only: bool = False,
+    force: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> ProfileResult:
     """Measure every split of ``model`` and write ``folder/<hardware>/<model>.csv``.
@@ -160,8 +161,10 @@ def profile_model(
         input_shape: (C, H, W); the model's usual input by default.
         weights: ``builtin``, ``none`` or a checkpoint (latency does not depend on it).
         hardware: the profile's hardware name (derived from the CPU/GPU by default).
-        folder: the profiles folder.
+        folder: the profiles folder (the user's, :func:`~splitetimpera.profiles.user_dir`,
+            by default).
         single_only: only splits where one tensor crosses (plus input and output).
+        force: replace a shipped profile of the same hardware and model.
         progress: called as ``progress(done, total, split)``.
     """
     if device == "cuda" and not torch.cuda.is_available():
@@ -173,6 +176,9 @@ def profile_model(
     used_threads = torch.get_num_threads()
     loaded = load_model(model, weights=weights, input_shape=input_shape)
     name = Path(model).stem if model.endswith(".pt") else loaded.name
+    hw = hardware or hardware_name(device, used_threads)
+    target = Path(folder) if folder is not None else user_dir()
+    guard_shipped(target / hw, name, force)  # before minutes of measuring, not after
     graph = ModelGraph(loaded.module, loaded.input_shape)
     points = [
         p
@@ -221,7 +227,6 @@ def profile_model(
     full_median = float(np.median(full))
     table = pd.DataFrame(rows, columns=list(PROFILE_COLUMNS))
     within = float((profile_error(table).abs() <= 0.1).mean())
-    hw = hardware or hardware_name(device, used_threads)
     meta = {
         "model": name,
         "hardware": hw,
@@ -246,7 +251,7 @@ def profile_model(
         "host": platform.node() if os.environ.get("SEI_RECORD_HOST") else None,
     }
     sample_table = pd.concat(samples, ignore_index=True)
-    path = write_profile(Path(folder) / hw, name, table, meta, sample_table)
+    path = write_profile(target / hw, name, table, meta, sample_table, force=force)
     return ProfileResult(table, meta, sample_table, path)
 
 

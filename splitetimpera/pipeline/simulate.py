@@ -252,6 +252,9 @@ def _profile_meta(profile: Profile, spec, prefer: str) -> dict:
     other = "gpu" if prefer == "cpu" else "cpu"
     return {
         "hardware": profile.hardware,
+        "path": str(profile.path),
+        "shipped": profile.shipped,
+        "described": profile.describe(),
         "slowdown": spec.slowdown,
         "scaled": spec.slowdown != 1.0,
         "measured_on": profile.meta.get(prefer) or profile.meta.get(other),
@@ -327,6 +330,7 @@ def simulate(
         "splits": splits,
         "split_method": scenario.splits.method,
         "accuracy_source": accuracy.source,
+        "accuracy_notes": list(accuracy.notes),
         "device_profile": _profile_meta(device_profile, scenario.device, "cpu"),
         "server_profile": _profile_meta(server_profile, scenario.server, "gpu"),
     }

@@ -168,7 +168,7 @@ def _facts(result) -> str:
 
     def prof(key: str, spec) -> str:
         info = meta.get(key, {})
-        text = html.escape(str(info.get("hardware", spec.profile)))
+        text = html.escape(str(info.get("described", info.get("hardware", spec.profile))))
         if spec.slowdown != 1.0:
             text += f" <span class='warn'>scaled ×{spec.slowdown:g} (measured profile slowed down)</span>"
         return text
@@ -185,7 +185,11 @@ def _facts(result) -> str:
         "splits": f"{s.splits.method if isinstance(s.splits.method, str) else 'listed'}: "
         + (", ".join(meta.get("splits", [])) or "none"),
         "fidelity": f"{net.fidelity}, seed {s.seed}",
-        "accuracy from": html.escape(str(meta.get("accuracy_source", ""))),
+        "accuracy from": html.escape(str(meta.get("accuracy_source", "")))
+        + "".join(
+            f"<br><span class='warn'>{html.escape(n)}</span>"
+            for n in meta.get("accuracy_notes", [])
+        ),
     }
     inner = "".join(f"<div><span>{k}</span>{v}</div>" for k, v in items.items())
     return f"<div class='card facts'>{inner}</div>"
