@@ -134,8 +134,11 @@ def validate(
             {
                 "valid": True,
                 "source": str(scenario),
-                # SI numbers: seconds, bytes, bytes per second, events per second, fractions
                 "resolved": s.model_dump(mode="python"),
+                "resolved_units": (
+                    "SI numbers: seconds, bytes, bytes per second (not bits: bandwidth "
+                    "5000000.0 is 40 Mbit/s), events per second, fractions (0.01 = 1%)"
+                ),
                 # the same as exact unit strings, loadable as a scenario again
                 "scenario": s.model_dump(mode="json"),
             }
@@ -172,7 +175,7 @@ def simulate(
     from .pipeline import advise, load_scenario
     from .pipeline import simulate as run_simulation
     from .render import print_json, show_summary, with_progress
-    from .results import write_result
+    from .results import prepare_folder, write_result
     from .store import records
 
     overrides: dict = {}
@@ -181,8 +184,9 @@ def simulate(
     if fidelity is not None:
         overrides["network.fidelity"] = fidelity.value
     s = load_scenario(scenario, overrides)
+    folder = prepare_folder(output or s.results_dir)  # before the work, not after
     result = with_progress("simulating", run_simulation, s, frames=frames)
-    folder = write_result(result, output or s.results_dir, report=report)
+    write_result(result, folder, report=report)
     hint = advise(result)
     if json_:
         print_json(
@@ -278,7 +282,7 @@ def channel(
             "connection": connection.value,
             "bandwidth_bps": net.uplink_rate * 8,
             "delay_s": net.delay,
-            "loss": net.loss,
+            "loss_rate": net.loss,
             "payload_bytes": transfer.payload,
             "seed": seed,
             "pure_sending_s": transfer.payload / net.uplink_rate,
@@ -495,7 +499,7 @@ def rank(
     from .pipeline import load_scenario
     from .pipeline import rank as run_rank
     from .render import print_json, show_rank, with_progress
-    from .results import write_rank
+    from .results import prepare_folder, write_rank
 
     overrides: dict = {}
     if samples is not None:
@@ -503,6 +507,7 @@ def rank(
     if classes is not None:
         overrides["dataset.classes"] = _classes(classes)
     s = load_scenario(scenario, overrides)
+    prepare_folder(s.results_dir)
     result = with_progress("ranking", run_rank, s, with_accuracy=accuracy, top=top)
     paths = write_rank(result)
     if json_:
@@ -557,16 +562,20 @@ def prune(
     from .pipeline import default_path, load_scenario
     from .pipeline import prune as run_prune
     from .render import print_json, show_pruned, with_progress
-    from .results import record_profile, write_pruned
+    from .results import prepare_folder, record_profile, write_pruned
 
     s = load_scenario(scenario)
+    target_path = Path(output) if output else None
+    if target_path is not None and target_path.suffix != ".pt":
+        raise SeiError(f"--output: {target_path} must end in .pt")
+    prepare_folder(target_path.parent if target_path else s.results_dir / "pruned")
     result = with_progress(
         "pruning", run_prune, s, split=split, criterion=criterion, target_flops=target_flops,
         target_params=target_params, finetune_steps=finetune_steps, step=step, steps=steps,
         samples=samples, seed=seed,
     )  # fmt: skip
     target = result.meta["target_flops"] or result.meta["target_params"]
-    path = write_pruned(result, output or default_path(s, criterion, split, target))
+    path = write_pruned(result, target_path or default_path(s, criterion, split, target))
     summary = {**result.summary, "path": str(path), "profile": None}
     if profile_hw:
         from .models.profile import profile_model
@@ -689,8 +698,25 @@ def report(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a mistake on the command line is one line, exit 2."""
+    from typer.exceptions import Abort, Exit, TyperException
+
+    try:
+        code = app(prog_name="sei", standalone_mode=False)  # a command's typer.Exit comes back as its code
+    except TyperException as exc:  # a usage error: unknown option, bad value, missing argument
+        message = " ".join(exc.format_message().split()).replace("Value error, ", "")
+        if not message:  # `sei` alone: the help was shown
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "sei"
+        typer.echo(f"error: {command}: {message} (see `{command} --help`)", err=True)
+        sys.exit(2)
+    except Exit as exc:
+        sys.exit(exc.exit_code)
+    except Abort:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

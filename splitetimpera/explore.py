@@ -40,7 +40,15 @@ from .errors import ScenarioError
 from .pipeline import SUMMARY_COLUMNS, load_scenario, scenario_from_dict
 from .qos import pareto_front
 from .report import explore_report
-from .results import QOS_COLUMNS, read_run, read_table, run_header, write_report, write_study
+from .results import (
+    QOS_COLUMNS,
+    check,
+    prepare_folder,
+    read_table,
+    run_header,
+    write_report,
+    write_study,
+)
 from .scenario import apply_overrides, check_key, read_yaml
 from .store import records
 from .study import Point, code_version, run_points
@@ -225,7 +233,7 @@ def run_explore(
             spec.source, "dimensions", f"no design is a valid scenario: {invalid[0]['error']}"
         )
     folder = Path(output) if output else Path(base.output) / f"{spec.name}-explore"
-    folder.mkdir(parents=True, exist_ok=True)
+    prepare_folder(folder)
     marked: dict[str, pd.DataFrame] = {}
 
     def finish(table, rows, counts) -> None:
@@ -300,7 +308,7 @@ def _write(
 
 def rewrite_report(folder: Path) -> Path:
     """Re-render an exploration's report from its files (``sei report``)."""
-    run = read_run(folder)
+    run = check(folder)
     spec = ExploreSpec.model_validate(run["spec"]).model_copy(
         update={"source": run.get("spec_source")}
     )

@@ -26,6 +26,7 @@ __all__ = [
     "match",
     "pareto_front",
     "describe_limits",
+    "Uncertain",
 ]
 
 
@@ -77,6 +78,28 @@ class Violation:
     text: str
 
 
+@dataclass(frozen=True)
+class Uncertain:
+    """A constraint whose verdict hangs on a confidence interval that straddles its limit.
+
+    Attributes:
+        constraint: the qos key.
+        value, lo, hi: the estimate and its 95 % interval.
+        limit: the bound.
+        factor: about how many times the frames would settle it (None: no run length,
+            the estimate sits on the limit).
+        text: one line, e.g. ``p95 latency 39.1 ms [35.2, 43.0] straddles 40 ms``.
+    """
+
+    constraint: str
+    value: float
+    lo: float
+    hi: float
+    limit: float
+    factor: float | None
+    text: str
+
+
 @dataclass
 class QosResult:
     """The matcher's answer.
@@ -89,6 +112,9 @@ class QosResult:
         violations: config id to its violations.
         objective: the objective used.
         explanation: one paragraph a person can read.
+        uncertain: config id to the constraints whose verdict hangs on an interval.
+        warnings: what a person should know about the choice (its verdict hangs on an
+            interval; its p99 misses the deadline).
     """
 
     table: pd.DataFrame
@@ -97,6 +123,8 @@ class QosResult:
     violations: dict[str, list[Violation]] = field(default_factory=dict)
     objective: str = "latency"
     explanation: str = ""
+    uncertain: dict[str, list[Uncertain]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -104,6 +132,22 @@ class QosResult:
                 key: getattr(self, key) for key in ("chosen", "closest", "objective", "explanation")
             },
             "feasible": [c for c, v in self.violations.items() if not v],
+            "warnings": self.warnings,
+            "uncertain": {
+                c: [
+                    {
+                        "constraint": u.constraint,
+                        "value": _clean(u.value),
+                        "interval": [_clean(u.lo), _clean(u.hi)],
+                        "limit": u.limit,
+                        "frames_factor": _clean(u.factor),
+                        "text": u.text,
+                    }
+                    for u in us
+                ]
+                for c, us in self.uncertain.items()
+                if us
+            },
             "pareto": self.table.loc[self.table["pareto"], "config"].tolist(),
             "violations": {
                 c: [
@@ -153,6 +197,27 @@ def _violations(row: pd.Series, qos) -> list[Violation]:
                 c.key, value, limit, excess, f"{label} {c.show(value)} {sign} {c.show(limit)}"
             )
         )
+    return out
+
+
+def _uncertain(row: pd.Series, qos) -> list[Uncertain]:
+    """The constraints whose interval (``<column>_lo``/``_hi`` in the summary) straddles
+    the limit, so that a longer run could change the verdict."""
+    out = []
+    for c in CONSTRAINTS:
+        limit = getattr(qos, c.key)
+        lo_col, hi_col = f"{c.column}_lo", f"{c.column}_hi"
+        if limit is None or lo_col not in row or hi_col not in row:
+            continue
+        value, lo, hi = float(row[c.column]), float(row[lo_col]), float(row[hi_col])
+        if any(math.isnan(x) for x in (value, lo, hi)) or not lo <= limit <= hi or lo == hi:
+            continue
+        half = max(hi - value, value - lo)
+        distance = abs(value - limit)
+        factor = (half / distance) ** 2 if distance > 0 else None
+        label = _label(c, qos.percentile)
+        text = f"{label} {c.show(value)} [{c.show(lo)}, {c.show(hi)}] straddles {c.show(limit)}"
+        out.append(Uncertain(c.key, value, lo, hi, limit, factor, text))
     return out
 
 
@@ -213,14 +278,16 @@ def _scores(table: pd.DataFrame, qos) -> pd.Series:
     )
 
 
-def match(summary: pd.DataFrame, qos) -> QosResult:
+def match(summary: pd.DataFrame, qos, deadline: float | None = None) -> QosResult:
     """Check every configuration of ``summary`` against ``qos`` and choose one.
 
     Args:
         summary: one row per configuration with at least the columns ``config``,
             ``accuracy``, ``latency_qos``, ``deadline_miss``, ``throughput``,
-            ``device_util`` and ``bytes_per_frame``.
+            ``device_util`` and ``bytes_per_frame`` (and, where present, the
+            ``*_lo``/``*_hi`` confidence intervals of latency and deadline misses).
         qos: the scenario's :class:`~splitetimpera.scenario.QosSpec`.
+        deadline: the workload's per-frame deadline (s), to flag a choice whose p99 misses it.
     """
     table = summary.copy().reset_index(drop=True)
     violations: dict[str, list[Violation]] = {}
@@ -238,6 +305,8 @@ def match(summary: pd.DataFrame, qos) -> QosResult:
     elif not table.empty:
         closest = str(table.sort_values(["excess", "score", "config"]).iloc[0]["config"])
     table["chosen"] = table["config"] == chosen
+    uncertain = {row["config"]: _uncertain(row, qos) for _, row in table.iterrows()}
+    table["uncertain"] = ["; ".join(u.text for u in uncertain[c]) for c in table["config"]]
     return QosResult(
         table=table,
         chosen=chosen,
@@ -245,7 +314,38 @@ def match(summary: pd.DataFrame, qos) -> QosResult:
         violations=violations,
         objective=qos.objective,
         explanation=_explain(table, violations, chosen, closest, qos),
+        uncertain=uncertain,
+        warnings=_warnings(table, uncertain, chosen, deadline),
     )
+
+
+def _warnings(table, uncertain, chosen, deadline) -> list[str]:
+    """What a person should know about the verdict beyond the constraints."""
+    out = []
+    hanging = [c for c, us in uncertain.items() if us]
+    if chosen is not None:
+        row = table[table["config"] == chosen].iloc[0]
+        for u in uncertain[chosen]:
+            more = (
+                f"about {u.factor:.1f}x the frames would settle it"
+                if u.factor is not None
+                else "it sits on the limit: no run length settles it"
+            )
+            out.append(f"the choice of {chosen} hangs on its interval: {u.text}; {more}")
+        p99 = float(row.get("latency_p99", math.nan))
+        if deadline is not None and p99 > deadline:
+            out.append(
+                f"{chosen}'s p99 latency {format_time(p99)} exceeds the {format_time(deadline)} "
+                f"deadline: {format_fraction(float(row['deadline_miss']))} of its frames miss it"
+            )
+    others = [c for c in hanging if c != chosen]
+    if others:
+        shown = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+        out.append(
+            f"the verdict of {shown} hangs on an interval that straddles a limit (see "
+            "'uncertain' in summary.csv); more frames would settle it"
+        )
+    return out
 
 
 def _explain(table, violations, chosen, closest, qos) -> str:

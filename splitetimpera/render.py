@@ -8,6 +8,7 @@ rich's 80, so that tables are not wrapped (a terminal, or ``COLUMNS``, decides f
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 
@@ -88,6 +89,14 @@ def with_progress(title: str, work, *args, transient: bool = True, **kwargs):
             bar.update(task, completed=done, total=total, note=note)
 
         return work(*args, progress=tick, **kwargs)
+
+
+def interval(lo, hi) -> str:
+    """A latency confidence interval, compact: ``[7.31, 7.56] ms``; empty when unknown."""
+    if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
+        return ""
+    unit, factor = ("s", 1.0) if hi >= 1 else ("ms", 1e3) if hi >= 1e-3 else ("us", 1e6)
+    return f"[{lo * factor:.3g}, {hi * factor:.3g}] {unit}"
 
 
 def _table(title: str, columns, **kwargs) -> Table:
@@ -174,7 +183,7 @@ def show_summary(result, folder, hint: str | None, limit: int = 15) -> None:
         padding=(0, 1),
         pad_edge=False,
     )
-    for col in ("config", "QoS", "acc", "p50", f"p{p:g}", "miss", "bytes/frame"):
+    for col in ("config", "QoS", "acc", "p50", f"p{p:g}", "95% CI", "miss", "bytes/frame"):
         t.add_column(col, no_wrap=col != "config", overflow="fold")
     for _, r in order.head(limit).iterrows():
         style = "bold green" if r["chosen"] else ("" if r["feasible"] else "dim")
@@ -184,6 +193,7 @@ def show_summary(result, folder, hint: str | None, limit: int = 15) -> None:
             format_fraction(r["accuracy"], 3),
             format_time(r["latency_p50"], 3),
             format_time(r["latency_qos"], 3),
+            interval(r.get("latency_qos_lo"), r.get("latency_qos_hi")),
             format_fraction(r["deadline_miss"], 3),
             format_size(r["bytes_per_frame"], 3),
             style=style,
@@ -207,6 +217,12 @@ def show_summary(result, folder, hint: str | None, limit: int = 15) -> None:
         )
     colour = "green" if result.qos.chosen else "red"
     out.print(f"[{colour}]{result.qos.explanation}[/{colour}]")
+    for warning in result.qos.warnings:
+        out.print(f"[yellow]Warning:[/yellow] {warning}.")
+    factors = [u.factor for u in result.qos.uncertain.get(result.qos.chosen, []) if u.factor]
+    if factors:
+        frames = math.ceil(max(factors) * result.meta.get("frames_per_device", s.workload.frames))
+        out.print(f"  (try `--frames {frames}`: frames per device)")
     if hint:
         out.print(f"[yellow]What would make it feasible:[/yellow] {hint}")
     out.print(
@@ -218,21 +234,26 @@ def show_summary(result, folder, hint: str | None, limit: int = 15) -> None:
 
 
 def show_channel(stats: dict, title: str) -> None:
-    """One link's transfer-time distribution."""
+    """One link's transfer-time distribution, over the transfers that were delivered."""
     t = _table(
         title,
-        ("median", "p5", "p95", "mean", "lost", "retransmissions/transfer", "pure sending"),
+        ("delivered", "median", "p5", "p95", "mean", "retransmissions/transfer", "pure sending"),
     )
     t.add_row(
+        f"{stats['delivered']} of {stats['reps']} ({(1 - stats['loss']) * 100:.3g}%)",
         format_time(stats["median_s"]),
         format_time(stats["p5_s"]),
         format_time(stats["p95_s"]),
         format_time(stats["mean_s"]),
-        f"{stats['loss'] * 100:.3g}%",
         f"{stats['retransmissions_mean']:.3g}",
         format_time(stats["pure_sending_s"]),
     )
     out.print(t)
+    if stats["delivered"] == 0 and stats.get("protocol") == "udp":
+        out.print(
+            "[red]No transfer was delivered: UDP loses a payload when any of its packets is "
+            "lost, and this payload needs many packets.[/red]"
+        )
 
 
 def show_splits(name: str, shape, rows: list[dict], verify: bool, failures: list[str]) -> None:
@@ -353,7 +374,9 @@ def show_sweep(result) -> None:
     """A sweep's points: the chosen configuration and its figures at each."""
     c = result.counts
     t = _table(
-        f"sweep: {c['points']} points ({c['reused']} reused, {c['failed']} failed)",
+        f"sweep: {c['points']} points ({c['reused']} reused, {c['failed']} failed"
+        + (f", {c['damaged']} damaged and recomputed" if c.get("damaged") else "")
+        + ")",
         [*(a.key for a in result.axes), "chosen", "latency", "accuracy"],
     )
     for _, r in result.points.iterrows():
@@ -361,7 +384,11 @@ def show_sweep(result) -> None:
             cells = ["[red]failed[/red]", "", str(r["error"])[:60]]
         else:
             name = r["chosen"] or f"[red]none[/red] (closest {r['closest']})"
-            cells = [name, format_time(r["latency_qos"]), format_fraction(r["accuracy"])]
+            cells = [
+                name,
+                f"{format_time(r['latency_qos'])} {interval(r.get('latency_qos_lo'), r.get('latency_qos_hi'))}",
+                format_fraction(r["accuracy"]),
+            ]
         t.add_row(*[str(r[a.key]) for a in result.axes], *cells)
     out.print(t)
     folder = result.folder
@@ -380,7 +407,8 @@ def show_explore(result) -> None:
     for _, r in result.pareto.sort_values("latency_qos").iterrows():
         ok = "[green]met[/green]" if r["feasible"] else "[red]not met[/red]"
         t.add_row(
-            *[str(r[d]) for d in dims], ok, str(r["chosen"] or r["closest"]), format_time(r["latency_qos"]),
+            *[str(r[d]) for d in dims], ok, str(r["chosen"] or r["closest"]),
+            f"{format_time(r['latency_qos'])} {interval(r.get('latency_qos_lo'), r.get('latency_qos_hi'))}",
             format_fraction(r["accuracy"]), format_size(r["bytes_per_frame"]),
         )  # fmt: skip
     out.print(t)

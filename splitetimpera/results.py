@@ -25,6 +25,7 @@ interrupted write never leaves half a file behind or spoils an older one.
 from __future__ import annotations
 
 import json
+import os
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +38,7 @@ from .errors import SeiError
 from .pipeline import LAYER_COLUMNS, SUMMARY_COLUMNS, Configuration, Result, scenario_from_dict
 from .qos import match
 from .sim.frames import FRAME_COLUMNS
-from .store import atomic_write_text, write_csv, write_json, write_parquet
+from .store import atomic_write_text, file_hash, write_csv, write_json, write_parquet
 from .tables import data_identity
 
 __all__ = [
@@ -50,6 +51,9 @@ __all__ = [
     "write_report",
     "point_info",
     "point_done",
+    "point_status",
+    "prepare_folder",
+    "check",
     "write_point",
     "read_point_summary",
     "write_study",
@@ -68,6 +72,8 @@ QOS_COLUMNS: dict[str, str] = {
     "pareto": "True when no configuration is better on latency, accuracy and bytes at once",
     "score": "the objective's value (lower is better)",
     "chosen": "True for the configuration the matcher chooses",
+    "uncertain": "the constraints whose verdict hangs on a confidence interval that "
+    "straddles the limit (a longer run could change it)",
 }
 
 
@@ -86,6 +92,60 @@ def run_header(kind: str, scenario, wall_time_s: float | None) -> dict:
     }
 
 
+def prepare_folder(folder: str | Path) -> Path:
+    """Make sure results can be written to ``folder`` before any work is done.
+
+    Raises:
+        SeiError: one line naming the folder and why it cannot be written.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".sei-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SeiError(
+            f"{folder}: cannot write results there ({reason}); choose another folder with -o"
+        ) from None
+    return folder
+
+
+def _manifest(folder: Path, tables: dict[str, pd.DataFrame]) -> dict:
+    """Size, checksum and row count of each written table: what ``check`` compares."""
+    out = {}
+    for name, table in tables.items():
+        path = folder / name
+        if path.is_file():
+            out[name] = {
+                "bytes": path.stat().st_size,
+                "sha256": file_hash(path, 64),
+                "rows": len(table),
+            }
+    return out
+
+
+def check(folder: str | Path, run: dict | None = None) -> dict:
+    """A results folder's ``run.json``, with every file of its manifest as it was written.
+
+    Raises:
+        SeiError: one line naming the file that is missing, truncated or changed.
+    """
+    folder = Path(folder)
+    run = run if run is not None else read_run(folder)
+    for name, expected in run.get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise SeiError(f"{path}: missing (run.json lists it); run the command again")
+        if path.stat().st_size != expected["bytes"] or file_hash(path, 64) != expected["sha256"]:
+            raise SeiError(
+                f"{path}: truncated or changed since it was written (it does not match "
+                "run.json's manifest); run the command again"
+            )
+    return run
+
+
 def _simulation_run(result: Result, extra: dict | None = None) -> dict:
     meta = dict(result.meta)
     run = run_header("simulate", result.scenario, meta.pop("wall_time_s", None))
@@ -101,16 +161,25 @@ def _simulation_run(result: Result, extra: dict | None = None) -> dict:
 
 def write_result(result: Result, folder: str | Path, report: bool = True) -> Path:
     """Write a simulation's folder: frames.parquet, summary.csv, run.json, report.html."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_parquet(result.frames, folder / "frames.parquet")
-    write_csv(result.summary, folder / "summary.csv")
-    write_json(folder / "run.json", _simulation_run(result))
+    folder = prepare_folder(folder)
+    _write_simulation(folder, result)
     if report:
         from .report import simulation_report
 
         write_report(folder, simulation_report(result))
     return folder
+
+
+def _write_simulation(folder: Path, result: Result, extra: dict | None = None) -> None:
+    """frames.parquet and summary.csv, then run.json with their manifest (written last:
+    a folder with a run.json is complete)."""
+    write_parquet(result.frames, folder / "frames.parquet")
+    write_csv(result.summary, folder / "summary.csv")
+    run = _simulation_run(result, extra)
+    run["files"] = _manifest(
+        folder, {"frames.parquet": result.frames, "summary.csv": result.summary}
+    )
+    write_json(folder / "run.json", run)
 
 
 def write_report(folder: Path, html: str) -> Path:
@@ -151,7 +220,7 @@ def read_run(folder: str | Path) -> dict:
 def read_result(folder: str | Path) -> Result:
     """Read a simulation's folder back into a :class:`~splitetimpera.pipeline.Result`."""
     folder = Path(folder)
-    run = read_run(folder)
+    run = check(folder)
     if run["kind"] != "simulate":
         raise SeiError(f"{folder}: a {run['kind']} folder, not a simulation's")
     missing = [n for n in ("summary.csv", "frames.parquet") if not (folder / n).is_file()]
@@ -164,10 +233,10 @@ def read_result(folder: str | Path) -> Result:
         scenario = scenario_from_dict(run["scenario"], str(folder / "run.json"))
     except KeyError as exc:
         raise SeiError(f"{folder / 'run.json'}: unreadable (no {exc})") from None
-    summary = pd.read_csv(folder / "summary.csv")
-    frames = pd.read_parquet(folder / "frames.parquet")
+    summary = _read(folder / "summary.csv", pd.read_csv)
+    frames = _read(folder / "frames.parquet", pd.read_parquet)
     base = summary[[c for c in SUMMARY_COLUMNS if c in summary.columns]]
-    qos = match(base, scenario.qos)
+    qos = match(base, scenario.qos, scenario.workload.deadline)
     configs = [
         Configuration(
             mode=r["mode"],
@@ -181,6 +250,15 @@ def read_result(folder: str | Path) -> Result:
     skip = ("scenario", "qos", "columns", "source", "kind")
     meta = {k: v for k, v in run.items() if k not in skip}
     return Result(scenario, configs, frames, qos.table, qos, meta)
+
+
+def _read(path: Path, reader):
+    try:
+        return reader(path)
+    except Exception as exc:  # a damaged file is one line, whatever the parser says
+        raise SeiError(
+            f"{path}: unreadable ({type(exc).__name__}); run the command again"
+        ) from None
 
 
 # --------------------------------------------------------------------------- studies
@@ -197,10 +275,25 @@ def point_info(folder: Path) -> dict | None:
         return None
 
 
-def point_done(folder: Path) -> dict | None:
-    """A study point's ``point.json`` when the point finished well, else None."""
+def point_status(folder: Path) -> str:
+    """``done`` (finished, files intact), ``damaged`` (finished, but a file no longer
+    matches its manifest), ``failed`` or ``missing``."""
     info = point_info(folder)
-    return info if info is not None and info.get("status") == "ok" else None
+    if info is None:
+        return "missing"
+    if info.get("status") != "ok":
+        return "failed"
+    try:
+        check(folder)
+    except SeiError:
+        return "damaged"
+    return "done"
+
+
+def point_done(folder: Path) -> dict | None:
+    """A study point's ``point.json`` when the point finished well and its files are
+    intact, else None."""
+    return point_info(folder) if point_status(folder) == "done" else None
 
 
 def write_point(folder: Path, info: dict, result: Result | None) -> dict:
@@ -213,16 +306,14 @@ def write_point(folder: Path, info: dict, result: Result | None) -> dict:
     """
     folder.mkdir(parents=True, exist_ok=True)
     if result is not None:
-        write_parquet(result.frames, folder / "frames.parquet")
-        write_csv(result.summary, folder / "summary.csv")
-        write_json(folder / "run.json", _simulation_run(result, {"label": info.get("label")}))
+        _write_simulation(folder, result, {"label": info.get("label")})
     write_json(folder / "point.json", info)
     return info
 
 
 def read_point_summary(folder: Path) -> pd.DataFrame:
     """A finished point's summary table."""
-    return pd.read_csv(folder / "summary.csv")
+    return _read(folder / "summary.csv", pd.read_csv)
 
 
 def write_study(
@@ -241,17 +332,19 @@ def write_study(
         columns: CSV file name to its column descriptions (kept in run.json).
         report_html: the report page.
     """
-    for name, table in tables.items():
-        if not table.empty:
-            write_csv(table, folder / name)
-    write_json(folder / "run.json", {**run, "columns": columns})
+    written = {name: table for name, table in tables.items() if not table.empty}
+    for name, table in written.items():
+        write_csv(table, folder / name)
     write_report(folder, report_html)
+    write_json(
+        folder / "run.json", {**run, "columns": columns, "files": _manifest(folder, written)}
+    )
 
 
 def read_table(folder: Path, name: str, dtype: dict | None = None) -> pd.DataFrame:
     """A study's CSV table (an empty table when it was not written)."""
     path = folder / name
-    return pd.read_csv(path, dtype=dtype) if path.is_file() else pd.DataFrame()
+    return _read(path, lambda p: pd.read_csv(p, dtype=dtype)) if path.is_file() else pd.DataFrame()
 
 
 # --------------------------------------------------------------------------- rank, prune

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .errors import SeiError
 from .pipeline import Result, isplit_for, simulate
-from .results import point_done, point_info, read_point_summary, write_point
+from .results import point_info, point_status, read_point_summary, write_point
 from .scenario import Scenario
 from .selectors import needs_isplit
 from .store import Registry, cache_key, jsonable, source_version
@@ -263,7 +263,11 @@ def run_points(
         )
     store = folder / "points"
     store.mkdir(parents=True, exist_ok=True)
-    todo = [p for p in points if point_done(store / p.key) is None]
+    status = {p.key: point_status(store / p.key) for p in points}
+    todo = [p for p in points if status[p.key] != "done"]
+    damaged = [p for p in points if status[p.key] == "damaged"]
+    for p in damaged:
+        log.warning("point %s: its files were damaged since it finished; recomputing", p.label)
     reused = len(points) - len(todo)
     total = len(points)
     done = reused
@@ -294,6 +298,7 @@ def run_points(
         "reused": reused,
         "computed": done - reused,
         "failed": failed,
+        "damaged": len(damaged),
         "interrupted": interrupted,
     }
     if finish is not None:
@@ -309,6 +314,19 @@ def run_points(
 
 def _short(label: dict) -> str:
     return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in label.items())
+
+
+#: The chosen (or closest) configuration's figures a study's points table keeps.
+_POINT_FIGURES = (
+    "latency_qos",
+    "latency_qos_lo",
+    "latency_qos_hi",
+    "accuracy",
+    "bytes_per_frame",
+    "deadline_miss",
+    "deadline_miss_lo",
+    "deadline_miss_hi",
+)
 
 
 def collect(points: list[Point], store: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -334,10 +352,7 @@ def collect(points: list[Point], store: Path) -> tuple[pd.DataFrame, pd.DataFram
                     "feasible": bool(len(chosen)),
                     "chosen": best["config"] if len(chosen) else "",
                     "closest": "" if len(chosen) else best["config"],
-                    "latency_qos": best["latency_qos"],
-                    "accuracy": best["accuracy"],
-                    "bytes_per_frame": best["bytes_per_frame"],
-                    "deadline_miss": best["deadline_miss"],
+                    **{column: best.get(column) for column in _POINT_FIGURES},
                 }
             )
             for _, r in summary.iterrows():

@@ -1,10 +1,10 @@
 """What change would make an infeasible scenario feasible: a bandwidth search.
 
-When no configuration meets the QoS, the matcher names the closest one. If it breaks a
-network-bound constraint (latency, deadline misses, throughput), :func:`suggestion` asks
-whether that configuration alone becomes feasible at higher bandwidths (bisection on a log
-scale) and reports the smallest bandwidth at which it does, or says that the bottleneck is
-compute when even a much faster link does not help. The question is answered by a
+When no configuration meets the QoS, :func:`suggestion` says why the closest one fails,
+and asks, of the closest configurations that break only network-bound constraints
+(latency, deadline misses, throughput), whether each becomes feasible at higher bandwidths
+(bisection on a log scale); it reports the smallest bandwidth that makes one feasible, or
+says that the bottleneck is compute when even a much faster link does not help. The question is answered by a
 ``feasible_at(config_id, factor)`` callable the caller provides (the pipeline re-simulates).
 """
 
@@ -46,13 +46,30 @@ def bandwidth_needed(
     return uplink_rate * math.exp(hi)
 
 
-def suggestion(result, feasible_at: FeasibleAt) -> str | None:
-    """One line on what would make the closest configuration of ``result`` feasible, or None."""
-    closest = result.qos.closest
-    if closest is None:
+def _fixable(result) -> list[str]:
+    """Infeasible configurations that break only what a faster network can fix, closest
+    first (the matcher's order: summed relative violation, then the objective)."""
+    table = result.qos.table.sort_values(["excess", "score", "config"])
+    out = []
+    for config in table["config"]:
+        broken = {v.constraint for v in result.qos.violations.get(config, [])}
+        if broken and broken <= _NETWORK_BOUND and not config.startswith("LC"):
+            out.append(config)
+    return out
+
+
+def suggestion(result, feasible_at: FeasibleAt, shown: int = 4) -> str | None:
+    """One line on what would make the scenario feasible, or None when something is.
+
+    The closest configuration may break a constraint no network change fixes (accuracy,
+    device load); the bandwidth search runs over every configuration that breaks only
+    network-bound constraints (those that stay infeasible at 64x the bandwidth are
+    dropped after one try), and names the one that needs the least bandwidth.
+    """
+    if result.qos.chosen is not None or result.qos.closest is None:
         return None
-    broken = result.qos.violations.get(closest, [])
-    keys = {v.constraint for v in broken}
+    closest = result.qos.closest
+    keys = {v.constraint for v in result.qos.violations.get(closest, [])}
     uplink = result.scenario.network.uplink_rate
     parts = []
     if "min_accuracy" in keys:
@@ -60,17 +77,29 @@ def suggestion(result, feasible_at: FeasibleAt) -> str | None:
             f"{closest}: accuracy is fixed by the model, split and compression; no network "
             "change helps (try another split or compression)"
         )
-    if keys & _NETWORK_BOUND and not closest.startswith("LC"):
-        needed = bandwidth_needed(feasible_at, closest, uplink)
-        if needed is None:
-            parts.append(
-                f"{closest} stays infeasible even at 64x the bandwidth: the bottleneck is "
-                "compute (device or server) or delay, not the link rate"
-            )
-        elif needed > uplink * 1.0001:
-            parts.append(f"{closest} becomes feasible from about {format_rate(needed)} uplink")
     if "max_device_utilization" in keys:
         parts.append(
             f"{closest}: the device is too loaded; a faster device or a later split is needed"
+        )
+    candidates = _fixable(result)
+    needs = {c: bandwidth_needed(feasible_at, c, uplink) for c in candidates}
+    found = {c: n for c, n in needs.items() if n is not None}
+    if found:
+        best = min(found, key=found.get)
+        if found[best] > uplink * 1.0001:
+            parts.append(f"{best} becomes feasible from about {format_rate(found[best])} uplink")
+        else:
+            parts.append(
+                f"{best} meets the QoS at this bandwidth in a shorter run: it is at the edge, "
+                "and more frames would settle it"
+            )
+    elif candidates:
+        named = ", ".join(candidates[:shown]) + (
+            f" and {len(candidates) - shown} more" if len(candidates) > shown else ""
+        )
+        verb = "stays" if len(candidates) == 1 else "stay"
+        parts.append(
+            f"{named} {verb} infeasible even at 64x the bandwidth: the bottleneck is "
+            "compute (device or server) or delay, not the link rate"
         )
     return "; ".join(parts) or None

@@ -25,7 +25,8 @@ from .pipeline import SUMMARY_COLUMNS, load_scenario, scenario_from_dict
 from .report import sweep_report
 from .results import (
     QOS_COLUMNS,
-    read_run,
+    check,
+    prepare_folder,
     read_table,
     run_header,
     write_report,
@@ -56,9 +57,13 @@ POINT_COLUMNS: dict[str, str] = {
     "chosen": "the configuration the QoS matcher chose",
     "closest": "when none is feasible, the configuration closest to feasibility",
     "latency_qos": "latency of the chosen (or closest) configuration at the QoS percentile (s)",
+    "latency_qos_lo": "lower end of its 95 % confidence interval (s)",
+    "latency_qos_hi": "upper end of its 95 % confidence interval (s)",
     "accuracy": "its accuracy",
     "bytes_per_frame": "its bytes on air per frame",
     "deadline_miss": "its share of frames late or lost",
+    "deadline_miss_lo": "lower end of that share's 95 % confidence interval",
+    "deadline_miss_hi": "upper end of that share's 95 % confidence interval",
 }
 
 
@@ -172,7 +177,7 @@ def run_sweep(
     started = time.perf_counter()
     points, base = build_points(scenario, axes, frames)
     folder = Path(output) if output else Path(base.output) / f"{base.name}-sweep"
-    folder.mkdir(parents=True, exist_ok=True)
+    prepare_folder(folder)
     study = {
         "axes": {a.key: list(a.values) for a in axes},
         "frames": frames,
@@ -215,7 +220,7 @@ def _write(
 
 def rewrite_report(folder: Path) -> Path:
     """Re-render a sweep's report from its files (``sei report``)."""
-    run = read_run(folder)
+    run = check(folder)
     axes = [Axis(k, tuple(v)) for k, v in run["axes"].items()]
     dtype = {a.key: str for a in axes}
     table = read_table(folder, "points.csv", dtype)

@@ -181,3 +181,96 @@ def test_channel_bad_input(args, fragment):
     result = runner.invoke(app, ["channel", *args, "--reps", "2"])
     assert result.exit_code == 2
     assert fragment in result.stderr
+
+
+def _sei(*args, cwd=None):
+    """The real console entry point, as a user's shell runs it."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "splitetimpera.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (
+            ["simulate", "x.yaml", "--frams", "3"],
+            "No such option: --frams (Possible options: --frames)",
+        ),
+        (["simulate"], "Missing argument 'scenario'"),
+        (["simulate", "x.yaml", "--fidelity", "slow"], "'slow' is not one of 'packet', 'fast'"),
+        (["nope"], "No such command 'nope'"),
+    ],
+)
+def test_a_bad_command_line_is_one_line_exit_2(args, fragment):
+    done = _sei(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: sei") and fragment in lines[0]
+
+
+def test_an_unwritable_output_folder_is_refused_before_simulating(write_scenario, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = _sei("simulate", str(write_scenario()), "-o", str(blocker / "out"))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == (
+        f"error: {blocker / 'out'}: cannot write results there (Not a directory); "
+        "choose another folder with -o"
+    )
+
+
+def test_duplicate_keys_are_refused_with_their_lines(write_scenario):
+    from .conftest import BASE_SCENARIO
+
+    path = write_scenario(BASE_SCENARIO + "seed: 9\n")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "seed: is given twice (lines 2 and 10); keep one" in result.stderr
+
+
+def test_names_may_use_letters_of_any_script(write_scenario):
+    from .conftest import BASE_SCENARIO
+
+    path = write_scenario(BASE_SCENARIO.replace("name: test", "name: wifi-ünïcødé"))
+    result = runner.invoke(app, ["validate", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["scenario"]["name"] == "wifi-ünïcødé"
+    assert "bytes per second (not bits" in data["resolved_units"]
+    bad = write_scenario(BASE_SCENARIO.replace("name: test", "name: a/b"), "bad.yaml")
+    assert "is not a usable name" in runner.invoke(app, ["validate", str(bad)]).stderr
+
+
+def test_a_model_that_cannot_take_the_input_is_one_line():
+    result = runner.invoke(app, ["splits", "digits_vgg", "--input", "3x2x2"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "DigitsVGG does not run on a 3x2x2 input" in lines[0]
+
+
+def test_channel_shows_the_delivered_share():
+    result = runner.invoke(
+        app,
+        [
+            "channel",
+            "--protocol",
+            "udp",
+            "--payload",
+            "1 MB",
+            "--loss",
+            "1%",
+            "--reps",
+            "5",
+            "--json",
+        ],
+    )
+    data = json.loads(result.stdout)
+    assert data["delivered"] == 0 and data["loss"] == 1.0 and data["loss_rate"] == 0.01
+    shown = runner.invoke(
+        app, ["channel", "--protocol", "udp", "--payload", "1 MB", "--loss", "1%", "--reps", "5"]
+    )
+    assert "0 of 5 (0%)" in shown.stdout and "No transfer was delivered" in shown.stdout

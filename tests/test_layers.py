@@ -20,6 +20,17 @@ def test_import_linter_contracts_are_kept():
     assert re.search(r"Contracts: \d+ kept, 0 broken\.", done.stdout), done.stdout[-500:]
 
 
+def test_every_module_belongs_to_a_layer():
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    layers = config["tool"]["importlinter"]["contracts"][0]["layers"]
+    listed = {name.strip() for layer in layers for name in layer.split(":")}
+    graph = grimp.build_graph("splitetimpera")
+    top = {".".join(m.split(".")[:2]) for m in graph.modules if m != "splitetimpera"}
+    assert top - listed == set(), "add these modules to a layer in pyproject.toml"
+
+
 def test_no_import_cycle_lazy_imports_included():
     graph = grimp.build_graph("splitetimpera")
     edges = nx.DiGraph(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,6 +16,7 @@ from splitetimpera.results import (
     RUN_KINDS,
     point_done,
     point_info,
+    prepare_folder,
     read_result,
     read_run,
     read_table,
@@ -98,3 +100,27 @@ def test_a_point_is_done_only_when_its_marker_says_ok(result, tmp_path):
     assert sorted(p.name for p in failed.iterdir()) == ["point.json"]
     (failed / "point.json").write_text("{half")
     assert point_info(failed) is None and point_done(tmp_path / "missing") is None
+
+
+def test_a_truncated_or_corrupt_file_is_caught_before_it_is_used(result, tmp_path):
+    folder = write_result(result, tmp_path / "run", report=False)
+    summary = folder / "summary.csv"
+    text = summary.read_text()
+    summary.write_text(text[: len(text) // 2])  # still parses as CSV: only the manifest knows
+    with pytest.raises(SeiError, match="summary.csv: truncated or changed since it was written"):
+        read_result(folder)
+    summary.write_text(text)
+    read_result(folder)  # restored
+    (folder / "frames.parquet").write_bytes(b"PAR1 garbage")
+    with pytest.raises(SeiError, match="frames.parquet: truncated or changed"):
+        read_result(folder)
+
+
+def test_an_unwritable_folder_is_refused_before_any_work(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for folder in (blocker / "results", Path("/proc/sei-results")):
+        with pytest.raises(
+            SeiError, match="cannot write results there .*; choose another folder with -o"
+        ):
+            prepare_folder(folder)

@@ -52,7 +52,9 @@ def test_points_resume_and_failures_are_retried(write_scenario, tmp_path):
     bad_trace.write_text("x\n")
     folder = tmp_path / "study"
     table, rows, counts = run_points([fine, broken], folder)
-    assert counts == {"points": 2, "reused": 0, "computed": 2, "failed": 1, "interrupted": False}
+    assert counts == {
+        "points": 2, "reused": 0, "computed": 2, "failed": 1, "damaged": 0, "interrupted": False,
+    }  # fmt: skip
     assert list(table["status"]) == ["ok", "failed"]
     assert table.loc[0, "chosen"] == "LC" and set(rows["point"]) == {0}
     assert point_done(folder / "points" / fine.key) is not None
@@ -72,3 +74,20 @@ def test_duplicate_points_and_unknown_executors_are_refused(write_scenario, tmp_
     with pytest.raises(SeiError, match="--scheduler needs --executor dask"):
         make_executor("local", scheduler="tcp://x:1")
     assert EXECUTORS.names() == ["local", "dask"]
+
+
+def test_a_damaged_point_is_recomputed_with_a_message(write_scenario, tmp_path, caplog):
+    trace = tmp_path / "times.csv"
+    trace.write_text("0\n0.1\n0.2\n")
+    point = Point(
+        {"seed": 0}, load_scenario(write_scenario(TRACE_SCENARIO.replace("TRACE", str(trace))))
+    )
+    folder = tmp_path / "study"
+    run_points([point], folder)
+    frames = folder / "points" / point.key / "frames.parquet"
+    frames.write_bytes(frames.read_bytes()[:100])  # truncated after it finished
+    with caplog.at_level("WARNING"):
+        table, _, counts = run_points([point], folder)
+    assert counts["damaged"] == 1 and counts["computed"] == 1 and counts["reused"] == 0
+    assert "damaged since it finished; recomputing" in caplog.text
+    assert table.loc[0, "status"] == "ok" and point_done(folder / "points" / point.key)

@@ -33,18 +33,47 @@ def _result(write_scenario, qos: str, modes: str):
     return simulate(load_scenario(write_scenario(text)))
 
 
-def test_accuracy_and_compute_bound_wording(write_scenario):
-    result = _result(write_scenario, '{min_accuracy: "99.9%", max_latency: "1 ms"}', "[RC]")
+def test_accuracy_is_no_network_question_and_compute_bound_is_said(write_scenario):
+    both = _result(write_scenario, '{min_accuracy: "99.9%", max_latency: "1 ms"}', "[RC]")
+    text = suggestion(both, lambda c, f: pytest.fail("accuracy needs no bandwidth search"))
+    assert text == (
+        "RC: accuracy is fixed by the model, split and compression; no network change helps "
+        "(try another split or compression)"
+    )
+    latency = _result(write_scenario, '{max_latency: "1 ms"}', "[RC]")
     asked = []
 
     def never(config, factor):
         asked.append(config)
         return False
 
-    text = suggestion(result, never)
-    assert "RC: accuracy is fixed by the model, split and compression" in text
-    assert "RC stays infeasible even at 64x the bandwidth" in text
+    text = suggestion(latency, never)
+    assert text.startswith("RC stays infeasible even at 64x the bandwidth")
     assert asked == ["RC"]
+
+
+def test_the_search_skips_a_closest_that_fails_accuracy(write_scenario, tmp_path):
+    # int8 at classifier.0 (264 B) is fast enough but loses accuracy (by this table): it is
+    # the closest; plain classifier.0 (1 kB) only needs more bandwidth
+    from .test_accuracy import _row, _table
+
+    table = _table(
+        tmp_path / "acc.csv", [_row("output", "none", 0.99), _row("classifier.0", "int8", 0.89)]
+    )
+    text = (
+        f"name: edge\nmodel: {{name: digits_vgg, accuracy: {table}}}\n"
+        "splits: {method: [classifier.0], compression: [none, int8]}\nmodes: [SC]\n"
+        "device: {profile: testhw}\nserver: {profile: testhw}\n"
+        'network: {protocol: udp, bandwidth: "0.1 Mbit/s", delay: "5 ms"}\n'
+        'workload: {rate: "2 fps", frames: 10}\n'
+        'qos: {min_accuracy: "90%", max_latency: "60 ms"}\n'
+    )
+    result = simulate(load_scenario(write_scenario(text)))
+    assert result.qos.chosen is None
+    assert result.qos.closest == "SC@classifier.0+int8"
+    advice = advise(result)
+    assert advice.startswith("SC@classifier.0+int8: accuracy is fixed")
+    assert "SC@classifier.0 becomes feasible from about" in advice
 
 
 def test_device_load_is_not_a_network_question(write_scenario):

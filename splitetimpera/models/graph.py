@@ -264,6 +264,7 @@ class ModelGraph:
         # an example input of its own generator: tracing leaves the global random state alone
         generator = torch.Generator().manual_seed(0)
         example = torch.randn(1, *self.input_shape, dtype=dtype, generator=generator)
+        _check_runs(self.model, example)
         self.gm = _flatten(trace(self.model, example))
         graph_nodes = list(self.gm.graph.nodes)
         placeholders = [n for n in graph_nodes if n.op == "placeholder"]
@@ -498,6 +499,21 @@ def _op_name(node: fx.Node) -> str:
 
 def _getitem(value, index: int):
     return value[index]
+
+
+def _check_runs(model: nn.Module, example: torch.Tensor) -> None:
+    """One forward pass first, so that an input the model cannot take is one line, not a
+    tracer's traceback."""
+    try:
+        with torch.no_grad():
+            model(example)
+    except Exception as exc:  # the model's own message says what is wrong
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        shape = "x".join(map(str, example.shape[1:]))
+        raise SeiError(
+            f"{type(model).__name__} does not run on a {shape} input ({detail}); give the "
+            "input shape it expects (--input, or model.input in a scenario)"
+        ) from None
 
 
 def split_points(model: nn.Module, input_shape: tuple[int, int, int]) -> list[SplitPoint]:

@@ -30,12 +30,17 @@ from ..sim.channel import BurstyLoss, LinkParams
 from ..sim.frames import FRAME_COLUMNS, FrameRecord
 from ..sim.params import JobParams, NetworkParams, RunSpec, WorkloadParams
 from ..sim.run import RunOutput, run_configuration
+from ..sim.streams import Streams
 from ..sim.transport import TransportParams
 from ..sim.workload import read_trace
+from ..stats import bootstrap_intervals
 from ..tables import find_isplit_table
 from .plan import Configuration, plan
 
 __all__ = ["SUMMARY_COLUMNS", "Result", "simulate", "summarise", "network_params", "isplit_for"]
+
+#: Latency columns that get a confidence interval, and their percentile (None: the QoS one).
+_INTERVALS = {"latency_p50": 50.0, "latency_p95": 95.0, "latency_p99": 99.0, "latency_qos": None}
 
 #: Columns of summary.csv (one row per configuration).
 SUMMARY_COLUMNS: dict[str, str] = {
@@ -66,6 +71,12 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "tail_s": "mean tail time drawn (s), decoding included",
     "fidelity": "network model of this configuration: packet, or fast (where fast would "
     "not reproduce packet, packet instead: run.json says why)",
+    **{
+        f"{column}_{end}": f"{'lower' if end == 'lo' else 'upper'} end of the 95 % confidence "
+        f"interval of {column} (moving-block bootstrap over the frames)"
+        for column in (*_INTERVALS, "deadline_miss")
+        for end in ("lo", "hi")
+    },
 }
 
 
@@ -180,7 +191,24 @@ def _run_spec(
     )
 
 
-def summarise(config: Configuration, output: RunOutput, percentile: float) -> dict:
+def _intervals(config: Configuration, records, percentile: float, seed: int) -> dict:
+    """The summary's confidence-interval columns for one configuration."""
+    latency = np.array(
+        [r.t_done - r.t_gen if r.status != "lost" else math.nan for r in records], dtype=float
+    )
+    missed = np.array([r.status != "delivered" for r in records])
+    wanted = {column: (p if p is not None else percentile) for column, p in _INTERVALS.items()}
+    found = bootstrap_intervals(
+        latency, missed, sorted(set(wanted.values())), Streams(seed).get(f"stats/{config.id}")
+    )
+    out = {}
+    for column, p in wanted.items():
+        out[f"{column}_lo"], out[f"{column}_hi"] = found[f"p{p:g}"]
+    out["deadline_miss_lo"], out["deadline_miss_hi"] = found["miss"]
+    return out
+
+
+def summarise(config: Configuration, output: RunOutput, percentile: float, seed: int = 0) -> dict:
     """One summary row (the columns of :data:`SUMMARY_COLUMNS`)."""
     records, stats = output.records, output.stats
     n = len(records)
@@ -222,6 +250,7 @@ def summarise(config: Configuration, output: RunOutput, percentile: float) -> di
         "head_s": stats["head_mean"],
         "tail_s": stats["tail_mean"],
         "fidelity": stats["fidelity"],
+        **_intervals(config, records, percentile, seed),
     }
 
 
@@ -303,7 +332,7 @@ def simulate(
         packets += output.stats["packets"]
         if output.stats["fidelity_note"]:
             packet_instead[config.id] = output.stats["fidelity_note"]
-        rows.append(summarise(config, output, scenario.qos.percentile))
+        rows.append(summarise(config, output, scenario.qos.percentile, scenario.seed))
         tables.append(_frame_table(config, output.records))
         if progress is not None:
             progress(i + 1, len(configs), config.id)
@@ -313,7 +342,7 @@ def simulate(
         if tables
         else pd.DataFrame(columns=list(FRAME_COLUMNS))
     )
-    qos = match(summary, scenario.qos)
+    qos = match(summary, scenario.qos, scenario.workload.deadline)
     meta = {
         "sei_version": __version__,
         "python": platform.python_version(),

@@ -47,6 +47,7 @@ def read_yaml(path: Path) -> dict:
     except OSError as exc:
         raise ScenarioError(source, None, f"cannot be read ({exc.strerror})") from None
     try:
+        _refuse_duplicate_keys(source, yaml.compose(text, Loader=yaml.SafeLoader))
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -60,6 +61,25 @@ def read_yaml(path: Path) -> dict:
             source, None, f"must be a mapping of sections, not a {type(data).__name__}"
         )
     return data
+
+
+def _refuse_duplicate_keys(source: str, node, path: str = "") -> None:
+    """A key written twice in one mapping is refused (YAML would keep the last silently)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            dotted = f"{path}.{key}" if path else key
+            if key in seen:
+                raise ScenarioError(
+                    source, dotted, f"is given twice (lines {seen[key]} and {line}); keep one"
+                )
+            seen[key] = line
+            _refuse_duplicate_keys(source, value_node, dotted)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _refuse_duplicate_keys(source, item, f"{path}[{i}]")
 
 
 def validate_scenario(data: Mapping[str, Any], source: str | None = None) -> Scenario:

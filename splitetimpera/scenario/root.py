@@ -44,9 +44,11 @@ class Scenario(Section):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+        # letters of any script (the name becomes a folder name), no spaces or slashes
+        if not re.fullmatch(r"[^\W_][\w.-]*", value):
             raise ValueError(
-                f"{value!r} is not a usable name: letters, digits, '.', '_' and '-' only"
+                f"{value!r} is not a usable name: letters, digits, '.', '_' and '-' only, "
+                "starting with a letter or digit"
             )
         return value
 
