@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from .errors import SeiError
+from .errors import Interrupted, SeiError
 
 __all__ = ["app", "main"]
 
@@ -73,16 +73,19 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def handled(func):
-    """Turn user errors into one line and exit 2; Ctrl-C into exit 130."""
+    """Turn user errors into one line and exit 2; Ctrl-C into one line and exit 130."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except Interrupted as exc:
+            raise _fail(str(exc), 130) from None
         except SeiError as exc:
             raise _fail(str(exc)) from None
         except KeyboardInterrupt:
-            raise _fail("interrupted; finished work is kept", 130) from None
+            # commands write their results once, at the end
+            raise _fail("interrupted; nothing was written", 130) from None
 
     return wrapper
 
@@ -165,6 +168,9 @@ def simulate(
         typer.Option("--output", "-o", help="Results folder (default: <output>/<name>)."),
     ] = None,
     report: Annotated[bool, typer.Option(help="Write report.html.")] = True,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Run a long or large run without asking.")
+    ] = False,
     json_: JsonOpt = False,
 ):
     """Simulate every configuration (mode x split x compression) of a scenario.
@@ -172,10 +178,10 @@ def simulate(
     Writes frames.parquet, summary.csv, run.json and report.html into the results folder
     and prints the summary with the QoS matcher's choice.
     """
-    from .pipeline import advise, load_scenario
+    from .pipeline import advise, guard, load_scenario
     from .pipeline import simulate as run_simulation
-    from .render import print_json, show_summary, with_progress
-    from .results import prepare_folder, write_result
+    from .render import err, print_json, show_summary, with_progress
+    from .results import FramesWriter, prepare_folder, write_result
     from .store import records
 
     overrides: dict = {}
@@ -185,8 +191,12 @@ def simulate(
         overrides["network.fidelity"] = fidelity.value
     s = load_scenario(scenario, overrides)
     folder = prepare_folder(output or s.results_dir)  # before the work, not after
-    result = with_progress("simulating", run_simulation, s, frames=frames)
-    write_result(result, folder, report=report)
+    large = guard(s, frames, yes)
+    if large is not None:
+        err.print(f"This run: {large.describe()}.")
+    with FramesWriter(folder) as sink:
+        result = with_progress("simulating", run_simulation, s, frames=frames, on_frames=sink)
+    write_result(result, folder, report=report, frames=sink)
     hint = advise(result)
     if json_:
         print_json(
@@ -702,7 +712,9 @@ def main() -> None:
     from typer.exceptions import Abort, Exit, TyperException
 
     try:
-        code = app(prog_name="sei", standalone_mode=False)  # a command's typer.Exit comes back as its code
+        code = app(
+            prog_name="sei", standalone_mode=False
+        )  # a command's typer.Exit comes back as its code
     except TyperException as exc:  # a usage error: unknown option, bad value, missing argument
         message = " ".join(exc.format_message().split()).replace("Value error, ", "")
         if not message:  # `sei` alone: the help was shown

@@ -5,7 +5,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["SeiError", "ScenarioError", "NotFoundError", "UnknownNameError", "did_you_mean"]
+__all__ = [
+    "SeiError",
+    "ScenarioError",
+    "NotFoundError",
+    "UnknownNameError",
+    "Interrupted",
+    "did_you_mean",
+]
 
 
 def did_you_mean(name: object, known: Iterable[str], cutoff: float = 0.6) -> str:
@@ -54,3 +61,7 @@ class UnknownNameError(NotFoundError):
         close = difflib.get_close_matches(str(name), self.known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ";"
         super().__init__(f"unknown {kind} {name!r}{hint} Known: {', '.join(self.known) or 'none'}")
+
+
+class Interrupted(SeiError):
+    """Work stopped by Ctrl-C; the message says what was kept. The CLI exits 130."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -46,6 +47,7 @@ __all__ = [
     "RUN_KINDS",
     "run_header",
     "write_result",
+    "FramesWriter",
     "read_result",
     "read_run",
     "write_report",
@@ -112,17 +114,13 @@ def prepare_folder(folder: str | Path) -> Path:
     return folder
 
 
-def _manifest(folder: Path, tables: dict[str, pd.DataFrame]) -> dict:
+def _manifest(folder: Path, rows: dict[str, int]) -> dict:
     """Size, checksum and row count of each written table: what ``check`` compares."""
     out = {}
-    for name, table in tables.items():
+    for name, count in rows.items():
         path = folder / name
         if path.is_file():
-            out[name] = {
-                "bytes": path.stat().st_size,
-                "sha256": file_hash(path, 64),
-                "rows": len(table),
-            }
+            out[name] = {"bytes": path.stat().st_size, "sha256": file_hash(path, 64), "rows": count}
     return out
 
 
@@ -159,26 +157,104 @@ def _simulation_run(result: Result, extra: dict | None = None) -> dict:
     return run
 
 
-def write_result(result: Result, folder: str | Path, report: bool = True) -> Path:
-    """Write a simulation's folder: frames.parquet, summary.csv, run.json, report.html."""
+class FramesWriter:
+    """Streams a simulation's frames to ``frames.parquet`` as each configuration ends.
+
+    Use as ``with FramesWriter(folder) as sink: simulate(scenario, on_frames=sink)``: the
+    tables go to a temporary file, renamed into place when the block ends well and removed
+    when it does not, so an interrupted run leaves no half file behind.
+    """
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / "frames.parquet"
+        self._tmp = self.path.with_name(f".frames.parquet.{os.getpid()}.tmp")
+        self._writer = None
+        self._schema = None
+        self.rows = 0
+
+    def __call__(self, table: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            self._schema = pa.Schema.from_pandas(table, preserve_index=False)
+            self._writer = pq.ParquetWriter(self._tmp, self._schema)
+        self._writer.write_table(
+            pa.Table.from_pandas(table, schema=self._schema, preserve_index=False)
+        )
+        self.rows += len(table)
+
+    def __enter__(self) -> FramesWriter:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if kind is None and self._writer is not None:
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+#: Frames per configuration a report plots at most (a longer run is sampled evenly).
+REPORT_FRAMES = 20_000
+
+
+def _report_frames(path: Path) -> pd.DataFrame:
+    """A streamed run's frames for its report: all of them, or an even sample of each
+    configuration's when the run is long."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    per_config: dict[str, int] = {}
+    kept = []
+    total = parquet.metadata.num_rows
+    configs = max(1, parquet.metadata.num_row_groups)
+    stride = max(1, total // (configs * REPORT_FRAMES))
+    for batch in parquet.iter_batches():
+        table = batch.to_pandas()
+        if stride > 1:
+            for config, group in table.groupby("config", sort=False):
+                offset = per_config.get(config, 0)
+                kept.append(group.iloc[(-offset) % stride :: stride])
+                per_config[config] = offset + len(group)
+        else:
+            kept.append(table)
+    return pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=list(FRAME_COLUMNS))
+
+
+def write_result(
+    result: Result, folder: str | Path, report: bool = True, frames: FramesWriter | None = None
+) -> Path:
+    """Write a simulation's folder: frames.parquet, summary.csv, run.json, report.html.
+
+    Args:
+        frames: the writer that already streamed the frames (``result.frames`` is then
+            empty), or None to write ``result.frames`` now.
+    """
     folder = prepare_folder(folder)
-    _write_simulation(folder, result)
+    _write_simulation(folder, result, frames=frames)
     if report:
         from .report import simulation_report
 
-        write_report(folder, simulation_report(result))
+        shown = result
+        if frames is not None:
+            shown = replace(result, frames=_report_frames(frames.path))
+        write_report(folder, simulation_report(shown))
     return folder
 
 
-def _write_simulation(folder: Path, result: Result, extra: dict | None = None) -> None:
-    """frames.parquet and summary.csv, then run.json with their manifest (written last:
-    a folder with a run.json is complete)."""
-    write_parquet(result.frames, folder / "frames.parquet")
+def _write_simulation(
+    folder: Path, result: Result, extra: dict | None = None, frames: FramesWriter | None = None
+) -> None:
+    """frames.parquet (unless streamed) and summary.csv, then run.json with their manifest
+    (written last: a folder with a run.json is complete)."""
+    rows = frames.rows if frames is not None else len(result.frames)
+    if frames is None:
+        write_parquet(result.frames, folder / "frames.parquet")
     write_csv(result.summary, folder / "summary.csv")
     run = _simulation_run(result, extra)
-    run["files"] = _manifest(
-        folder, {"frames.parquet": result.frames, "summary.csv": result.summary}
-    )
+    run["files"] = _manifest(folder, {"frames.parquet": rows, "summary.csv": len(result.summary)})
     write_json(folder / "run.json", run)
 
 
@@ -336,9 +412,8 @@ def write_study(
     for name, table in written.items():
         write_csv(table, folder / name)
     write_report(folder, report_html)
-    write_json(
-        folder / "run.json", {**run, "columns": columns, "files": _manifest(folder, written)}
-    )
+    manifest = _manifest(folder, {name: len(table) for name, table in written.items()})
+    write_json(folder / "run.json", {**run, "columns": columns, "files": manifest})
 
 
 def read_table(folder: Path, name: str, dtype: dict | None = None) -> pd.DataFrame:

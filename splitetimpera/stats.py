@@ -22,8 +22,8 @@ __all__ = ["block_length", "bootstrap_intervals", "frames_to_settle"]
 
 #: Bootstrap runs per interval.
 RESAMPLES = 200
-#: Runs resampled at once (bounds the memory to CHUNK x frames values).
-_CHUNK = 25
+#: Values resampled at once, at most (bounds the memory of long runs: about 0.5 GB).
+_MAX_VALUES = 20_000_000
 
 
 def block_length(n: int) -> int:
@@ -70,8 +70,9 @@ def bootstrap_intervals(
     if n == 0:
         return {k: (math.nan, math.nan) for k in [*keys, "miss"]}
     values = {k: [] for k in [*keys, "miss"]}
-    for start in range(0, resamples, _CHUNK):
-        runs = min(_CHUNK, resamples - start)
+    chunk = max(1, min(25, _MAX_VALUES // n))
+    for start in range(0, resamples, chunk):
+        runs = min(chunk, resamples - start)
         idx = _resample_indices(n, runs, rng)
         sample = latency[idx]
         answered = ~np.isnan(sample).all(axis=1)

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import SeiError
+from .errors import Interrupted, SeiError
 from .pipeline import Result, isplit_for, simulate
 from .results import point_info, point_status, read_point_summary, write_point
 from .scenario import Scenario
@@ -146,21 +146,29 @@ class LocalExecutor(Executor):
                 yield evaluate_point(p.scenario, p.frames, p.key)
             return
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
 
         context = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        futures = [self._pool.submit(evaluate_point, p.scenario, p.frames, p.key) for p in points]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        finally:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        # workers ignore Ctrl-C: this process stops them at once and keeps what finished
+        self._pool = context.Pool(self.workers, initializer=_ignore_interrupt)
+        jobs = [(p.scenario, p.frames, p.key) for p in points]
+        yield from self._pool.imap_unordered(_evaluate, jobs)
+        self._pool.close()
 
     def close(self):
         pool = getattr(self, "_pool", None)
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.terminate()  # points in flight are dropped; finished ones are written
+            pool.join()
+
+
+def _ignore_interrupt() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _evaluate(job: tuple) -> PointResult:
+    return evaluate_point(*job)
 
 
 @EXECUTORS.register
@@ -196,12 +204,14 @@ class DaskExecutor(Executor):
             )
             for p in points
         ]
+        self._futures = futures
         for future in as_completed(futures):
             yield future.result()
 
     def close(self):
         client = getattr(self, "_client", None)
         if client is not None:
+            client.cancel(getattr(self, "_futures", []))
             client.close()
         cluster = getattr(self, "_cluster", None)
         if cluster is not None:
@@ -305,7 +315,7 @@ def run_points(
         finish(table, rows, counts)
     if interrupted:
         kept = int((table["status"] == "ok").sum())
-        raise SeiError(
+        raise Interrupted(
             f"interrupted: {kept} of {total} points are done and kept in {folder}; "
             "run the same command again to finish"
         )

@@ -274,3 +274,39 @@ def test_channel_shows_the_delivered_share():
         app, ["channel", "--protocol", "udp", "--payload", "1 MB", "--loss", "1%", "--reps", "5"]
     )
     assert "0 of 5 (0%)" in shown.stdout and "No transfer was delivered" in shown.stdout
+
+
+def test_a_run_that_cannot_fit_in_memory_is_refused_at_once(write_scenario):
+    done = _sei("simulate", str(write_scenario()), "--frames", "100000000000")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "of memory free here; use fewer --frames" in done.stderr
+
+
+def test_a_long_run_asks_for_yes(write_scenario, tmp_path, monkeypatch):
+    from splitetimpera.pipeline import estimate as budget
+
+    monkeypatch.setattr(budget, "LARGE_RUN", 10)
+    monkeypatch.setattr(budget, "ASK_SECONDS", 0)
+    path = str(write_scenario())
+    refused = runner.invoke(app, ["simulate", path, "--frames", "30", "-o", str(tmp_path / "a")])
+    assert refused.exit_code == 2 and "add --yes to run it anyway" in refused.stderr
+    assert not (tmp_path / "a" / "summary.csv").exists()
+    ran = runner.invoke(
+        app, ["simulate", path, "--frames", "30", "--yes", "-o", str(tmp_path / "b")]
+    )
+    assert ran.exit_code == 0, ran.output
+    assert "This run: 180 frames over 6 configurations" in ran.stderr
+
+
+def test_streamed_frames_are_the_simulated_frames(write_scenario, tmp_path):
+    from splitetimpera.pipeline import load_scenario, simulate
+    from splitetimpera.results import read_result
+
+    path = write_scenario()
+    assert runner.invoke(app, ["simulate", str(path), "-o", str(tmp_path / "s")]).exit_code == 0
+    written = read_result(tmp_path / "s")
+    direct = simulate(load_scenario(path))
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(written.frames, direct.frames)
+    assert not list((tmp_path / "s").glob(".*tmp"))

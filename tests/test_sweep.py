@@ -67,6 +67,7 @@ def test_sweep_writes_every_point_once_and_reuses_them(write_scenario, tmp_path)
         "reused": 0,
         "computed": 4,
         "failed": 0,
+        "damaged": 0,
         "interrupted": False,
     }
     points = pd.read_csv(out / "points.csv")
@@ -132,8 +133,14 @@ def _finished(out: Path) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
-def test_an_interrupted_sweep_loses_no_finished_point(write_scenario, tmp_path, profiles, how):
+@pytest.mark.parametrize(
+    ("how", "workers"),
+    [(signal.SIGKILL, 1), (signal.SIGINT, 1), (signal.SIGINT, 2)],
+    ids=["kill", "ctrl-c", "ctrl-c-workers"],
+)
+def test_an_interrupted_sweep_loses_no_finished_point(
+    write_scenario, tmp_path, profiles, how, workers
+):
     path = write_scenario(
         "name: long\nmodel: {name: digits_vgg}\nsplits: {method: all, compression: [none, int8]}\n"
         "device: {profile: noisyhw}\nserver: {profile: noisyhw}\n"
@@ -143,17 +150,22 @@ def test_an_interrupted_sweep_loses_no_finished_point(write_scenario, tmp_path, 
     out = tmp_path / "sweep"
     env = {**os.environ, "SEI_PROFILES": str(profiles)}
     proc = subprocess.Popen(
-        _sweep_cmd(path, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        [*_sweep_cmd(path, out), "--workers", str(workers)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a shell's foreground job
+    )  # fmt: skip
     deadline = time.time() + 120
     while _finished(out) < 2 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    proc.send_signal(how)
+    # Ctrl-C in a terminal reaches every process of the group, workers included
+    os.killpg(proc.pid, how)
     _, stderr = proc.communicate(timeout=60)
     before = _finished(out)
     assert 2 <= before < 6, "interrupt the sweep midway"
     if how == signal.SIGINT:
-        assert proc.returncode == 2 and "run the same command again" in stderr
+        assert proc.returncode == 130, stderr
+        assert f"interrupted: {before} of 6 points are done and kept" in stderr
+        assert len(stderr.strip().splitlines()) == 1
     again = subprocess.run(
         [*_sweep_cmd(path, out), "--json"], env=env, capture_output=True, text=True, timeout=300
     )

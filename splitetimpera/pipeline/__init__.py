@@ -10,6 +10,7 @@
 """
 
 from .advice import advise
+from .estimate import Budget, available_memory, budget, guard
 from .check import check_names, check_network_names, load_scenario, scenario_from_dict
 from .plan import Configuration, plan
 from .prune import PruneResult, default_path, prune
@@ -35,4 +36,8 @@ __all__ = [
     "PruneResult",
     "default_path",
     "advise",
+    "budget",
+    "Budget",
+    "available_memory",
+    "guard",
 ]

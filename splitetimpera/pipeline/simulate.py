@@ -21,7 +21,7 @@ import pandas as pd
 import simpy
 
 from .. import __version__
-from ..accuracy import load_accuracy
+from ..accuracy import AccuracyTable, load_accuracy
 from ..errors import SeiError
 from ..profiles import Profile, load_profile
 from ..qos import QosResult, match
@@ -37,7 +37,16 @@ from ..stats import bootstrap_intervals
 from ..tables import find_isplit_table
 from .plan import Configuration, plan
 
-__all__ = ["SUMMARY_COLUMNS", "Result", "simulate", "summarise", "network_params", "isplit_for"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "Result",
+    "Inputs",
+    "inputs",
+    "simulate",
+    "summarise",
+    "network_params",
+    "isplit_for",
+]
 
 #: Latency columns that get a confidence interval, and their percentile (None: the QoS one).
 _INTERVALS = {"latency_p50": 50.0, "latency_p95": 95.0, "latency_p99": 99.0, "latency_qos": None}
@@ -100,6 +109,26 @@ class Result:
     summary: pd.DataFrame
     qos: QosResult
     meta: dict
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a scenario's run rests on, loaded once: its profiles, accuracy table, the
+    candidate splits and every configuration to simulate."""
+
+    device: Profile
+    server: Profile
+    accuracy: AccuracyTable
+    splits: list[str]
+    configurations: list[Configuration]
+
+
+def inputs(scenario) -> Inputs:
+    """Load what ``scenario``'s run needs (the I-SPLIT table from disk, or computed)."""
+    device, server = _profiles(scenario)
+    accuracy = load_accuracy(scenario)
+    splits = _splits(scenario, device)
+    return Inputs(device, server, accuracy, splits, plan(scenario, device, accuracy, splits))
 
 
 def _profiles(scenario) -> tuple[Profile, Profile]:
@@ -296,6 +325,7 @@ def simulate(
     frames: int | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     only: list[str] | None = None,
+    on_frames: Callable[[pd.DataFrame], None] | None = None,
 ) -> Result:
     """Run every configuration of ``scenario``.
 
@@ -304,15 +334,17 @@ def simulate(
         frames: frames per device, overriding ``workload.frames``.
         progress: called as ``progress(done, total, config_id)`` after each configuration.
         only: simulate only these configuration ids.
+        on_frames: given, each configuration's frame table is handed to it as soon as the
+            configuration ends (e.g. to stream it to disk) and not kept: ``Result.frames``
+            is then empty.
 
     Returns:
         A :class:`Result`; nothing is written (``splitetimpera.results.write_result`` does).
     """
     started = time.perf_counter()
-    device_profile, server_profile = _profiles(scenario)
-    accuracy = load_accuracy(scenario)
-    splits = _splits(scenario, device_profile)
-    configs = plan(scenario, device_profile, accuracy, splits)
+    loaded = inputs(scenario)
+    device_profile, server_profile = loaded.device, loaded.server
+    accuracy, splits, configs = loaded.accuracy, loaded.splits, loaded.configurations
     if only is not None:
         known = {c.id for c in configs}
         unknown = [o for o in only if o not in known]
@@ -333,7 +365,11 @@ def simulate(
         if output.stats["fidelity_note"]:
             packet_instead[config.id] = output.stats["fidelity_note"]
         rows.append(summarise(config, output, scenario.qos.percentile, scenario.seed))
-        tables.append(_frame_table(config, output.records))
+        table = _frame_table(config, output.records)
+        if on_frames is not None:
+            on_frames(table)
+        else:
+            tables.append(table)
         if progress is not None:
             progress(i + 1, len(configs), config.id)
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
@@ -354,6 +390,7 @@ def simulate(
         # fast fidelity: the configurations simulated packet by packet instead, and why
         "packet_instead_of_fast": packet_instead,
         "frames_per_device": workload.frames,
+        "frames_streamed": on_frames is not None,
         "wall_time_s": time.perf_counter() - started,
         "packets_simulated": packets,
         "splits": splits,
