@@ -178,7 +178,7 @@ def simulate(
     Writes frames.parquet, summary.csv, run.json and report.html into the results folder
     and prints the summary with the QoS matcher's choice.
     """
-    from .pipeline import advise, guard, load_scenario
+    from .pipeline import advise, guard, headroom, load_scenario
     from .pipeline import simulate as run_simulation
     from .render import err, print_json, show_summary, with_progress
     from .results import FramesWriter, prepare_folder, write_result
@@ -196,20 +196,23 @@ def simulate(
         err.print(f"This run: {large.describe()}.")
     with FramesWriter(folder) as sink:
         result = with_progress("simulating", run_simulation, s, frames=frames, on_frames=sink)
+    # what would make it feasible, or how much bandwidth the choice can lose
+    result.meta["advice"] = advise(result)
+    result.meta["headroom"] = headroom(result)
     write_result(result, folder, report=report, frames=sink)
-    hint = advise(result)
     if json_:
         print_json(
             {
                 "results_dir": str(folder),
                 "qos": result.qos.to_dict(),
-                "suggestion": hint,
+                "suggestion": result.meta["advice"],
+                "headroom": result.meta["headroom"],
                 "summary": records(result.summary),
                 "wall_time_s": result.meta["wall_time_s"],
             }
         )
         return
-    show_summary(result, folder, hint)
+    show_summary(result, folder)
 
 
 # --------------------------------------------------------------------------- network

@@ -170,7 +170,7 @@ def _show_sources(result) -> None:
         out.print(f"[yellow]Note:[/yellow] {note}.")
 
 
-def show_summary(result, folder, hint: str | None, limit: int = 15) -> None:
+def show_summary(result, folder, limit: int = 15) -> None:
     """The configurations (feasible ones first, best first), why the others fail, the choice."""
     s = result.scenario
     p = s.qos.percentile
@@ -223,8 +223,14 @@ def show_summary(result, folder, hint: str | None, limit: int = 15) -> None:
     if factors:
         frames = math.ceil(max(factors) * result.meta.get("frames_per_device", s.workload.frames))
         out.print(f"  (try `--frames {frames}`: frames per device)")
-    if hint:
-        out.print(f"[yellow]What would make it feasible:[/yellow] {hint}")
+    room = result.meta.get("headroom")
+    if room:
+        out.print(
+            f"Headroom: {room['config']} keeps meeting the QoS down to about "
+            f"{format_rate(room['uplink_floor'])} uplink ({room['factor']:.3g}x below today's)."
+        )
+    if result.meta.get("advice"):
+        out.print(f"[yellow]What would make it feasible:[/yellow] {result.meta['advice']}")
     out.print(
         f"Results in [bold]{folder}[/bold] (report.html, summary.csv, frames.parquet, run.json)"
     )

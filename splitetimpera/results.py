@@ -6,7 +6,8 @@ source and the resolved scenario (loadable again), the meaning of every column o
 tables, and what is particular to its kind:
 
 * ``simulate`` (``sei simulate``, and every point of a study): ``frames.parquet``
-  (:data:`~splitetimpera.sim.frames.FRAME_COLUMNS`), ``summary.csv``
+  (:data:`~splitetimpera.sim.frames.FRAME_COLUMNS`), ``links.parquet`` (each
+  configuration's links over time), ``summary.csv``
   (:data:`~splitetimpera.pipeline.SUMMARY_COLUMNS` plus :data:`QOS_COLUMNS`),
   ``report.html``; run.json adds the seed, the profiles used and how they were scaled,
   and the QoS verdict. A study's point also has ``point.json``, written last as the mark
@@ -36,7 +37,14 @@ import pandas as pd
 from . import __version__
 from .accuracy import ACCURACY_COLUMNS
 from .errors import SeiError
-from .pipeline import LAYER_COLUMNS, SUMMARY_COLUMNS, Configuration, Result, scenario_from_dict
+from .pipeline import (
+    LAYER_COLUMNS,
+    LINK_COLUMNS,
+    SUMMARY_COLUMNS,
+    Configuration,
+    Result,
+    scenario_from_dict,
+)
 from .qos import match
 from .sim.frames import FRAME_COLUMNS
 from .store import atomic_write_text, file_hash, write_csv, write_json, write_parquet
@@ -153,6 +161,7 @@ def _simulation_run(result: Result, extra: dict | None = None) -> dict:
     run["columns"] = {
         "frames.parquet": FRAME_COLUMNS,
         "summary.csv": {**SUMMARY_COLUMNS, **QOS_COLUMNS},
+        "links.parquet": LINK_COLUMNS,
     }
     return run
 
@@ -252,9 +261,17 @@ def _write_simulation(
     rows = frames.rows if frames is not None else len(result.frames)
     if frames is None:
         write_parquet(result.frames, folder / "frames.parquet")
+    write_parquet(result.links, folder / "links.parquet")
     write_csv(result.summary, folder / "summary.csv")
     run = _simulation_run(result, extra)
-    run["files"] = _manifest(folder, {"frames.parquet": rows, "summary.csv": len(result.summary)})
+    run["files"] = _manifest(
+        folder,
+        {
+            "frames.parquet": rows,
+            "links.parquet": len(result.links),
+            "summary.csv": len(result.summary),
+        },
+    )
     write_json(folder / "run.json", run)
 
 
@@ -311,6 +328,8 @@ def read_result(folder: str | Path) -> Result:
         raise SeiError(f"{folder / 'run.json'}: unreadable (no {exc})") from None
     summary = _read(folder / "summary.csv", pd.read_csv)
     frames = _read(folder / "frames.parquet", pd.read_parquet)
+    links_path = folder / "links.parquet"
+    links = _read(links_path, pd.read_parquet) if links_path.is_file() else None
     base = summary[[c for c in SUMMARY_COLUMNS if c in summary.columns]]
     qos = match(base, scenario.qos, scenario.workload.deadline)
     configs = [
@@ -325,7 +344,8 @@ def read_result(folder: str | Path) -> Result:
     ]
     skip = ("scenario", "qos", "columns", "source", "kind")
     meta = {k: v for k, v in run.items() if k not in skip}
-    return Result(scenario, configs, frames, qos.table, qos, meta)
+    result = Result(scenario, configs, frames, qos.table, qos, meta)
+    return result if links is None else replace(result, links=links)
 
 
 def _read(path: Path, reader):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from .units import format_rate
 
-__all__ = ["suggestion", "bandwidth_needed", "FeasibleAt"]
+__all__ = ["suggestion", "bandwidth_needed", "bandwidth_floor", "FeasibleAt"]
 
 _NETWORK_BOUND = {"max_latency", "max_deadline_miss", "min_throughput"}
 
@@ -37,6 +37,28 @@ def bandwidth_needed(
     if not feasible_at(config_id, max_factor):
         return None
     lo, hi = 0.0, math.log(max_factor)
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        if feasible_at(config_id, math.exp(mid)):
+            hi = mid
+        else:
+            lo = mid
+    return uplink_rate * math.exp(hi)
+
+
+def bandwidth_floor(
+    feasible_at: FeasibleAt,
+    config_id: str,
+    uplink_rate: float,
+    *,
+    min_factor: float = 1 / 64,
+    iterations: int = 7,
+) -> float:
+    """Smallest uplink (bytes/s) down to which ``config_id``, feasible at ``uplink_rate``,
+    stays feasible (at most ``min_factor`` of it): the bandwidth headroom of a choice."""
+    if feasible_at(config_id, min_factor):
+        return uplink_rate * min_factor
+    lo, hi = math.log(min_factor), 0.0  # infeasible at lo, feasible at hi
     for _ in range(iterations):
         mid = (lo + hi) / 2
         if feasible_at(config_id, math.exp(mid)):

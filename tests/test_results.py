@@ -35,7 +35,10 @@ def result(write_scenario):
 
 def test_a_simulation_folder_round_trips(result, tmp_path):
     folder = write_result(result, tmp_path / "run", report=False)
-    assert sorted(p.name for p in folder.iterdir()) == ["frames.parquet", "run.json", "summary.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "frames.parquet", "links.parquet", "run.json", "summary.csv",
+    ]  # fmt: skip
+    assert set(read_result(folder).links["config"]) == set(result.links["config"])
     back = read_result(folder)
     pd.testing.assert_frame_equal(back.frames, result.frames)
     assert back.qos.chosen == result.qos.chosen

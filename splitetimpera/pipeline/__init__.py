@@ -9,13 +9,13 @@
 :mod:`splitetimpera.results` writes and reads results folders.
 """
 
-from .advice import advise
-from .estimate import Budget, available_memory, budget, guard
+from .advice import advise, headroom
 from .check import check_names, check_network_names, load_scenario, scenario_from_dict
+from .estimate import Budget, available_memory, budget, guard
 from .plan import Configuration, plan
 from .prune import PruneResult, default_path, prune
 from .rank import LAYER_COLUMNS, RankResult, rank
-from .simulate import SUMMARY_COLUMNS, Result, isplit_for, network_params, simulate
+from .simulate import LINK_COLUMNS, SUMMARY_COLUMNS, Result, isplit_for, network_params, simulate
 
 __all__ = [
     "load_scenario",
@@ -29,6 +29,7 @@ __all__ = [
     "Configuration",
     "plan",
     "SUMMARY_COLUMNS",
+    "LINK_COLUMNS",
     "rank",
     "RankResult",
     "LAYER_COLUMNS",
@@ -36,6 +37,7 @@ __all__ = [
     "PruneResult",
     "default_path",
     "advise",
+    "headroom",
     "budget",
     "Budget",
     "available_memory",

@@ -14,7 +14,7 @@ import math
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ from .plan import Configuration, plan
 
 __all__ = [
     "SUMMARY_COLUMNS",
+    "LINK_COLUMNS",
     "Result",
     "Inputs",
     "inputs",
@@ -89,6 +90,39 @@ SUMMARY_COLUMNS: dict[str, str] = {
 }
 
 
+#: Columns of links.parquet: each configuration's links over time.
+LINK_COLUMNS: dict[str, str] = {
+    "config": "configuration id",
+    "direction": "up (devices to server) or down",
+    "t": "start of the time bin (s)",
+    "utilisation": "share of the bin the link spent sending",
+    "queue_max": "most packets waiting in the bottleneck queue during the bin (NaN at fast "
+    "fidelity, which does not model the queue)",
+}
+
+#: Time bins per configuration and direction, at most, in links.parquet.
+_LINK_BINS = 400
+
+
+def _link_table(config: Configuration, links: dict) -> pd.DataFrame:
+    parts = []
+    for direction, (t, busy, queue) in links.items():
+        if t.size == 0:
+            continue
+        k = max(1, -(-t.size // _LINK_BINS))  # merge bins k at a time
+        groups = np.arange(t.size) // k
+        frame = pd.DataFrame({"t": t, "utilisation": busy, "queue_max": queue, "g": groups})
+        merged = frame.groupby("g").agg(
+            t=("t", "first"), utilisation=("utilisation", "mean"), queue_max=("queue_max", "max")
+        )
+        merged.insert(0, "direction", direction)
+        merged.insert(0, "config", config.id)
+        parts.append(merged)
+    if not parts:
+        return pd.DataFrame(columns=list(LINK_COLUMNS))
+    return pd.concat(parts, ignore_index=True)[list(LINK_COLUMNS)]
+
+
 @dataclass
 class Result:
     """Everything one simulation produced.
@@ -101,6 +135,7 @@ class Result:
             ``feasible``, ``violations``, ``pareto``, ``chosen``).
         qos: the matcher's answer.
         meta: seed, versions, wall time, profiles used and how they were scaled.
+        links: each configuration's links over time (:data:`LINK_COLUMNS`).
     """
 
     scenario: object
@@ -109,6 +144,7 @@ class Result:
     summary: pd.DataFrame
     qos: QosResult
     meta: dict
+    links: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(LINK_COLUMNS)))
 
 
 @dataclass(frozen=True)
@@ -354,7 +390,7 @@ def simulate(
             )
         configs = [c for c in configs if c.id in only]
     workload = _workload(scenario, frames)
-    rows, tables = [], []
+    rows, tables, links = [], [], []
     packets = 0
     packet_instead: dict[str, str] = {}
     for i, config in enumerate(configs):
@@ -365,6 +401,7 @@ def simulate(
         if output.stats["fidelity_note"]:
             packet_instead[config.id] = output.stats["fidelity_note"]
         rows.append(summarise(config, output, scenario.qos.percentile, scenario.seed))
+        links.append(_link_table(config, output.stats["links"]))
         table = _frame_table(config, output.records)
         if on_frames is not None:
             on_frames(table)
@@ -400,4 +437,8 @@ def simulate(
         "device_profile": _profile_meta(device_profile, scenario.device, "cpu"),
         "server_profile": _profile_meta(server_profile, scenario.server, "gpu"),
     }
-    return Result(scenario, configs, frames_table, qos.table, qos, meta)
+    links = [table for table in links if not table.empty]
+    links_table = (
+        pd.concat(links, ignore_index=True) if links else pd.DataFrame(columns=list(LINK_COLUMNS))
+    )
+    return Result(scenario, configs, frames_table, qos.table, qos, meta, links_table)

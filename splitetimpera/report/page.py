@@ -11,7 +11,15 @@ import plotly.graph_objects as go
 
 from ..units import format_fraction, format_size, format_time
 
-__all__ = ["PALETTE", "page", "figure_html", "table_html", "accuracy_ticks", "STUDY_COLUMNS"]
+__all__ = [
+    "PALETTE",
+    "page",
+    "figure_html",
+    "captioned",
+    "table_html",
+    "accuracy_ticks",
+    "STUDY_COLUMNS",
+]
 
 PALETTE = [
     "#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B",
@@ -20,7 +28,7 @@ PALETTE = [
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2733;background:#f6f7f9}
-main{max-width:1200px;margin:0 auto;padding:24px}
+main{max-width:1360px;margin:0 auto;padding:24px}
 h1{font-size:1.6em;margin:0 0 4px} h2{font-size:1.2em;margin:28px 0 8px}
 .sub{color:#5b6675;margin-bottom:16px}
 .card{background:#fff;border-radius:8px;padding:16px 20px;margin:12px 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}
@@ -34,6 +42,8 @@ table.data tr.chosen td{background:#e8f5e9;font-weight:600}
 table.data tr.infeasible td{color:#8a94a3}
 .scroll{overflow-x:auto;max-height:520px;overflow-y:auto}
 .warn{color:#b35c00}
+.caption{color:#5b6675;margin:0 0 6px;font-size:.92em}
+table.data td.wrap{white-space:normal;min-width:220px}
 footer{color:#8a94a3;font-size:.8em;margin-top:32px}
 """
 
@@ -43,8 +53,14 @@ def figure_html(fig: go.Figure, first: bool) -> str:
     return fig.to_html(
         full_html=False,
         include_plotlyjs=True if first else False,
-        config={"displaylogo": False, "responsive": True},
+        # the toolbar shows on hover only, so that it never covers what is drawn
+        config={"displaylogo": False, "responsive": True, "displayModeBar": "hover"},
     )
+
+
+def captioned(caption: str, fig: go.Figure, first: bool) -> str:
+    """A card holding a sentence on how to read a figure, then the figure."""
+    return f"<div class='card'><p class='caption'>{caption}</p>{figure_html(fig, first)}</div>"
 
 
 def page(title: str, subtitle: str, sections: list[str]) -> str:
@@ -59,6 +75,26 @@ def page(title: str, subtitle: str, sections: list[str]) -> str:
         f"<h1>{html.escape(title)}</h1><div class='sub'>{subtitle}</div>{body}"
         f"<footer>splitetimpera {__version__}</footer></main></body></html>"
     )
+
+
+#: Columns shown wrapped (long text) rather than on one line.
+_WRAPPED = {"violations", "uncertain", "error"}
+
+
+def _interval(row, column: str) -> str:
+    """A row's ``<column>`` with its interval ``<column>_lo``..``_hi``, one unit for all:
+    ``7.43 ms [7.31, 7.56]``, ``1.5% [0.63, 2.4]``."""
+    value, lo, hi = row.get(column), row.get(f"{column}_lo"), row.get(f"{column}_hi")
+    if value is None or math.isnan(value):
+        return "–"
+    if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
+        return _cell(value, column)
+    if column.startswith("latency"):
+        unit, factor = ("s", 1.0) if value >= 1 else ("ms", 1e3) if value >= 1e-3 else ("us", 1e6)
+    else:
+        unit, factor = "%", 100.0
+    spacer = "" if unit == "%" else " "
+    return f"{value * factor:.3g}{spacer}{unit} [{lo * factor:.3g}, {hi * factor:.3g}]"
 
 
 def _cell(value, column: str) -> str:
@@ -82,13 +118,19 @@ def _cell(value, column: str) -> str:
 def table_html(
     frame: pd.DataFrame, columns: list[str], labels: dict[str, str] | None = None, row_class=None
 ) -> str:
-    """A formatted HTML table of ``columns`` of ``frame``."""
+    """A formatted HTML table of ``columns`` of ``frame``; a column ``<name>_ci`` shows the
+    interval of ``<name>_lo`` and ``<name>_hi``."""
     labels = labels or {}
     head = "".join(f"<th>{html.escape(labels.get(c, c))}</th>" for c in columns)
     rows = []
     for _, row in frame.iterrows():
         cls = row_class(row) if row_class else ""
-        cells = "".join(f"<td>{_cell(row[c], c)}</td>" for c in columns)
+        cells = "".join(
+            f"<td class='{'wrap' if c in _WRAPPED else ''}'>"
+            + (_interval(row, c.removesuffix("_ci")) if c.endswith("_ci") else _cell(row[c], c))
+            + "</td>"
+            for c in columns
+        )
         rows.append(f"<tr class='{cls}'>{cells}</tr>")
     return f"<div class='scroll'><table class='data'><tr>{head}</tr>{''.join(rows)}</table></div>"
 

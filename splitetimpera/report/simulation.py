@@ -7,10 +7,11 @@ import html
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from ..sim.frames import STAGES
 from ..units import format_fraction, format_rate, format_time
-from .page import PALETTE, accuracy_ticks, figure_html, page, table_html
+from .page import PALETTE, accuracy_ticks, captioned, page, table_html
 
 __all__ = ["simulation_report"]
 
@@ -48,19 +49,18 @@ def _stage_breakdown(frames: pd.DataFrame, order: list[str], limit: float | None
         )
     fig.update_layout(
         barmode="stack",
-        title="Where the time goes: mean latency by stage (answered frames)"
-        + (f"; {len(clipped)} bar(s) run past the axis" if clipped else ""),
         xaxis_title="milliseconds",
         xaxis=dict(range=[0, span]),
         height=max(320, 24 * len(order) + 160),
-        margin=dict(l=10, r=10, t=50, b=40),
+        margin=dict(l=10, r=10, t=20, b=40),
         legend=dict(orientation="h", y=-0.12),
         yaxis=dict(autorange="reversed", automargin=True),
     )
     return fig
 
 
-def _cdfs(frames: pd.DataFrame, order: list[str], chosen: str | None) -> go.Figure:
+def _cdfs(frames: pd.DataFrame, order: list[str], shown: set[str], chosen: str | None) -> go.Figure:
+    """Latency CDFs; configurations outside ``shown`` are listed but hidden until clicked."""
     fig = go.Figure()
     for i, config in enumerate(order):
         lat = np.sort(
@@ -79,16 +79,74 @@ def _cdfs(frames: pd.DataFrame, order: list[str], chosen: str | None) -> go.Figu
             y=y[::step],
             mode="lines",
             name=config,
+            visible=True if config in shown else "legendonly",
             line=dict(width=3 if config == chosen else 1.5, color=PALETTE[i % len(PALETTE)]),
         )
     fig.update_layout(
-        title="Latency CDF (lost frames never reach 1)",
         xaxis_title="end-to-end latency (ms)",
         yaxis_title="share of frames answered",
         xaxis_type="log",
         height=440,
-        margin=dict(l=10, r=10, t=50, b=40),
+        margin=dict(l=10, r=10, t=20, b=40),
     )
+    return fig
+
+
+def _links(links: pd.DataFrame, order: list[str], focus: str | None) -> go.Figure | None:
+    """Each configuration's uplink use and queue over time, one at a time (a menu picks)."""
+    configs = [c for c in order if c in set(links["config"])]
+    if not configs:
+        return None
+    focus = focus if focus in configs else configs[0]
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+        subplot_titles=("link use (share of each interval spent sending)", "bottleneck queue (packets, most in each interval)"),
+    )  # fmt: skip
+    traces_per = []
+    for config in configs:
+        count = 0
+        for direction, color in (("up", PALETTE[0]), ("down", PALETTE[1])):
+            part = links[(links["config"] == config) & (links["direction"] == direction)]
+            if part.empty:
+                continue
+            visible = config == focus
+            fig.add_scatter(
+                x=part["t"], y=part["utilisation"] * 100, mode="lines", name=f"{direction}link",
+                line=dict(color=color), visible=visible, row=1, col=1,
+                hovertemplate="%{x:.2f} s: %{y:.1f}%<extra>" + direction + "link</extra>",
+            )  # fmt: skip
+            fig.add_scatter(
+                x=part["t"], y=part["queue_max"], mode="lines", name=f"{direction}link queue",
+                line=dict(color=color, dash="dot"), visible=visible, row=2, col=1, showlegend=False,
+                hovertemplate="%{x:.2f} s: %{y} packets<extra>" + direction + "link</extra>",
+            )  # fmt: skip
+            count += 2
+        traces_per.append(count)
+    buttons = []
+    start = 0
+    total = sum(traces_per)
+    for config, count in zip(configs, traces_per):
+        visible = [start <= i < start + count for i in range(total)]
+        buttons.append(dict(label=config, method="update", args=[{"visible": visible}]))
+        start += count
+    fig.update_layout(
+        height=520,
+        margin=dict(l=10, r=10, t=60, b=40),
+        updatemenus=[
+            dict(
+                buttons=buttons,
+                active=configs.index(focus),
+                x=0,
+                y=1.16,
+                xanchor="left",
+                yanchor="top",
+            )
+        ],
+        legend=dict(orientation="h", y=-0.12),
+    )
+    fig.update_yaxes(title_text="%", range=[0, 100], row=1, col=1)
+    fig.update_yaxes(title_text="packets", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text="simulated time (s)", row=2, col=1)
     return fig
 
 
@@ -142,16 +200,15 @@ def _tradeoff(summary: pd.DataFrame, qos, percentile: float) -> go.Figure:
             hoverinfo="skip",
         )
     fig.update_layout(
-        title=f"Trade-off: p{percentile:g} latency against {ytitle} (green: meets the QoS, star: chosen; labelled with a thick outline: Pareto-optimal on latency, accuracy and bytes)",
         xaxis_title=f"p{percentile:g} latency (ms, log scale)",
         xaxis_type="log",
         yaxis_title=ytitle,
         height=460,
         showlegend=False,
-        margin=dict(l=10, r=10, t=50, b=40),
+        margin=dict(l=10, r=10, t=20, b=40),
     )
     if known:
-        fig.update_yaxes(tickformat=accuracy_ticks(y))
+        fig.update_yaxes(tickformat=accuracy_ticks(y), range=_accuracy_range(y))
     return fig
 
 
@@ -195,31 +252,69 @@ def _facts(result) -> str:
     return f"<div class='card facts'>{inner}</div>"
 
 
+def _accuracy_range(values: pd.Series) -> list[float]:
+    """An accuracy axis with a little room, never past 100 %."""
+    known = values.dropna()
+    lo, hi = float(known.min()), float(known.max())
+    pad = max((hi - lo) * 0.08, 0.002)
+    return [max(lo - pad, 0.0), min(hi + pad, 1.0)]
+
+
+#: The table's columns and their headings.
+_COLUMNS = {
+    "config": "configuration",
+    "feasible": "meets the QoS",
+    "accuracy": "accuracy",
+    "latency_p50": "p50",
+    "latency_qos_ci": "p{p} [95% interval]",
+    "latency_p99": "p99",
+    "deadline_miss_ci": "deadline misses [95% interval]",
+    "frame_loss": "frames lost",
+    "throughput": "throughput",
+    "bytes_per_frame": "bytes on air per frame",
+    "device_util": "device busy",
+    "server_util": "server busy",
+    "fidelity": "network model",
+    "violations": "what it breaks",
+    "uncertain": "verdict hangs on",
+}
+
+
+def _verdict(result) -> str:
+    chosen = result.qos.chosen
+    meta = result.meta
+    lines = [html.escape(result.qos.explanation)]
+    room = meta.get("headroom")
+    if room:
+        lines.append(
+            f"{html.escape(room['config'])} keeps meeting the QoS down to about "
+            f"{format_rate(room['uplink_floor'])} uplink ({room['factor']:.3g}x below today's)."
+        )
+    if meta.get("advice"):
+        lines.append("What would make it feasible: " + html.escape(meta["advice"]))
+    lines += [f"<span class='warn'>{html.escape(w)}</span>" for w in result.qos.warnings]
+    head = f"Chosen: {html.escape(chosen)}" if chosen else "No configuration meets the QoS"
+    return (
+        f"<div class='card verdict{'' if chosen else ' none'}'><b>{head}</b><br>"
+        + "<br>".join(lines)
+        + "</div>"
+    )
+
+
 def simulation_report(result) -> str:
     """The HTML report of one simulation."""
     summary = result.summary
     scenario = result.scenario
     qos = scenario.qos
+    p = f"{qos.percentile:g}"
     chosen = result.qos.chosen
     feasible = summary[summary["feasible"]].sort_values(["score", "config"])
     others = summary[~summary["feasible"]].sort_values(["excess", "score", "config"])
     order = [*feasible["config"], *others["config"]]
-    verdict_cls = "verdict" if chosen else "verdict none"
-    verdict = (
-        f"<div class='card {verdict_cls}'><b>{'Chosen: ' + html.escape(chosen) if chosen else 'No configuration meets the QoS'}</b>"
-        f"<br>{html.escape(result.qos.explanation)}</div>"
-    )
-    columns = [
-        "config", "feasible", "accuracy", "latency_p50", "latency_qos", "latency_p99",
-        "deadline_miss", "frame_loss", "throughput", "payload_bytes", "bytes_per_frame",
-        "device_util", "server_util", "violations",
-    ]  # fmt: skip
-    labels = {
-        "latency_qos": f"latency p{qos.percentile:g}",
-        "latency_p50": "latency p50",
-        "latency_p99": "latency p99",
-        "bytes_per_frame": "bytes/frame",
-    }
+    columns = [c for c in _COLUMNS if c in summary or c.endswith("_ci")]
+    if scenario.network.fidelity != "fast":
+        columns.remove("fidelity")
+    labels = {c: label.format(p=p) for c, label in _COLUMNS.items()}
     ordered = summary.set_index("config").loc[order].reset_index()
     table = table_html(
         ordered,
@@ -227,17 +322,54 @@ def simulation_report(result) -> str:
         labels,
         row_class=lambda r: "chosen" if r["chosen"] else ("" if r["feasible"] else "infeasible"),
     )
+    # the curves worth seeing at once: the choice, the feasible Pareto-optimal ones, and
+    # the closest when nothing is feasible; the rest are one click away in the legend
+    shown = set(summary.loc[summary["feasible"] & summary["pareto"], "config"])
+    shown |= {c for c in (chosen, result.qos.closest) if c}
     sections = [
         _facts(result),
-        verdict,
+        _verdict(result),
         "<h2>Configurations</h2>",
-        f"<div class='card'>{table}</div>",
+        f"<div class='card'><p class='caption'>Feasible first (best first), then the others "
+        f"by how far they miss. Intervals: 95 % confidence over the frames simulated.</p>{table}</div>",
         "<h2>Trade-off</h2>",
-        f"<div class='card'>{figure_html(_tradeoff(summary, qos, qos.percentile), True)}</div>",
+        captioned(
+            f"p{p} latency against accuracy (bytes on air per frame when accuracy is unknown). "
+            "Green meets the QoS, the star is the choice, a thick outline marks the "
+            "Pareto-optimal configurations (labelled).",
+            _tradeoff(summary, qos, qos.percentile),
+            True,
+        ),
         "<h2>Latency breakdown</h2>",
-        f"<div class='card'>{figure_html(_stage_breakdown(result.frames, order, qos.max_latency), False)}</div>",
+        captioned(
+            "Where the time goes: mean latency by stage over the answered frames.",
+            _stage_breakdown(result.frames, order, qos.max_latency),
+            False,
+        ),
         "<h2>Latency distribution</h2>",
-        f"<div class='card'>{figure_html(_cdfs(result.frames, order, chosen), False)}</div>",
+        captioned(
+            f"Latency CDFs (lost frames never reach 1). Shown: {len(shown)} of {len(order)} "
+            "configurations (the choice and the Pareto-optimal feasible ones); click a name "
+            "in the legend to show another.",
+            _cdfs(result.frames, order, shown, chosen),
+            False,
+        ),
     ]
+    links = _links(result.links, order, chosen or result.qos.closest)
+    if links is not None:
+        sections += [
+            "<h2>Network over time</h2>",
+            captioned(
+                "How busy the links were and how long the bottleneck queue grew, for the "
+                "configuration picked in the menu (the choice first)."
+                + (
+                    " Fast fidelity draws whole transfers: it does not model the queue."
+                    if scenario.network.fidelity == "fast"
+                    else ""
+                ),
+                links,
+                False,
+            ),
+        ]
     subtitle = html.escape(f"scenario {scenario.source or scenario.name}")
     return page(f"sei simulate: {scenario.name}", subtitle, sections)

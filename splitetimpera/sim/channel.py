@@ -35,6 +35,7 @@ __all__ = [
     "make_loss",
     "LinkParams",
     "Link",
+    "LinkMonitor",
     "Channel",
     "IP_TCP_HEADER",
     "IP_UDP_HEADER",
@@ -213,6 +214,48 @@ class LinkParams:
             raise ValueError(f'"queue_limit" must be > 0, got {self.queue_limit}.')
 
 
+class LinkMonitor:
+    """What a link did over time, in bins: the share of each bin spent serialising, and the
+    longest queue seen in it.
+
+    Args:
+        width: bin width, seconds.
+    """
+
+    def __init__(self, width: float = 0.05):
+        if not width > 0:
+            raise ValueError(f'"width" must be > 0, got {width}.')
+        self.width = width
+        self.busy: dict[int, float] = {}
+        self.queue: dict[int, int] = {}
+
+    def sent(self, start: float, end: float, queued: int | None, arrived: float) -> None:
+        """A packet (or a fast-fidelity message) arrived at ``arrived`` and occupied the link
+        from ``start`` to ``end`` (s); ``queued`` packets were ahead of it (None: the queue
+        is not modelled)."""
+        width = self.width
+        first, last = int(start // width), int(end // width)
+        if first == last:
+            self.busy[first] = self.busy.get(first, 0.0) + (end - start)
+        else:
+            for b in range(first, last + 1):
+                overlap = min(end, (b + 1) * width) - max(start, b * width)
+                if overlap > 0:
+                    self.busy[b] = self.busy.get(b, 0.0) + overlap
+        at = int(arrived // width)
+        if queued is not None and queued > self.queue.get(at, -1):
+            self.queue[at] = queued
+
+    def bins(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Bin start times (s), busy shares and longest queues (NaN where not modelled)."""
+        if not self.busy:
+            return np.zeros(0), np.zeros(0), np.zeros(0)
+        index = np.arange(0, max(self.busy) + 1)
+        busy = np.array([self.busy.get(int(i), 0.0) for i in index]) / self.width
+        queue = np.array([self.queue.get(int(i), np.nan) for i in index], dtype=float)
+        return index * self.width, np.minimum(busy, 1.0), queue
+
+
 def _dispatch(event: simpy.Event) -> None:
     deliver, packet = event.value
     deliver(packet)
@@ -246,6 +289,8 @@ class Link:
         self.lost = 0
         self.dropped = 0
         self.busy = 0.0
+        #: Set a :class:`LinkMonitor` to record the link over time.
+        self.monitor: LinkMonitor | None = None
 
     def backlog(self) -> int:
         """Packets in the queue now, the one in transmission included."""
@@ -295,6 +340,8 @@ class Link:
         self.packets += 1
         self.bytes += wire_bytes
         self.busy += serialise
+        if self.monitor is not None:
+            self.monitor.sent(start, departure, len(self._backlog) - 1, now)
         if self.loss.lost():
             self.lost += 1
             if on_loss is not None:

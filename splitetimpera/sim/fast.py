@@ -296,6 +296,8 @@ class FastTransport(Transport):
         start = link.fast_free if link.fast_free > now else now
         serialised = start + draws.data_wire[i] / link.rate
         link.fast_free = serialised
+        if link.monitor is not None:
+            link.monitor.sent(start, serialised, None, now)
         link.packets += int(draws.packets[i])
         link.bytes += int(draws.data_wire[i])
         done_at = max(now + draws.latency[i], serialised + link.delay)

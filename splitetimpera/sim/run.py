@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from .channel import Channel
+from .channel import Channel, LinkMonitor
 from .compute import LatencySampler
 from .device import Device
 from .fast import FAST_REPS, FastTransport, cliff, overload, stream_setups, stream_table
@@ -123,6 +123,7 @@ def run_configuration(spec: RunSpec) -> RunOutput:
             streams.get("link/up"), streams.get("link/down"),
         )  # fmt: skip
         transports, packets_instead = _transports(spec, env, channel, streams)
+        channel.up.monitor, channel.down.monitor = LinkMonitor(), LinkMonitor()
     devices = [Device(env, d) for d in range(count)]
     server = Server(env, spec.workers)
     records: list[FrameRecord] = []
@@ -198,6 +199,9 @@ def run_configuration(spec: RunSpec) -> RunOutput:
         "tail_mean": float(np.mean(tail_draws)) if tail_draws else 0.0,
         "fidelity": "packet" if packets_instead or spec.network.fidelity == "packet" else "fast",
         "fidelity_note": packets_instead,
+        "links": {"up": channel.up.monitor.bins(), "down": channel.down.monitor.bins()}
+        if channel
+        else {},
     }
     return RunOutput(records, stats)
 
