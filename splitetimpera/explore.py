@@ -54,7 +54,41 @@ from .store import records
 from .study import Point, code_version, run_points
 from .sweep import POINT_COLUMNS
 
-__all__ = ["ExploreSpec", "load_spec", "designs", "run_explore", "ExploreResult", "rewrite_report"]
+__all__ = [
+    "ExploreSpec",
+    "CostSpec",
+    "load_spec",
+    "designs",
+    "run_explore",
+    "ExploreResult",
+    "pareto_groups",
+    "rewrite_report",
+]
+
+
+class CostSpec(BaseModel):
+    """A cost of each design to minimise beside latency, accuracy and bytes: the sum over
+    dimensions of its alternatives' costs (board price, energy, ...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: What it is, with its unit, for tables and axes (``board price (USD)``).
+    name: str = "cost"
+    #: Per dimension, each alternative's cost (by the label the report shows).
+    per: dict[str, dict[str, float]]
+
+    @field_validator("per", mode="before")
+    @classmethod
+    def _labels(cls, value):
+        # alternatives such as device.slowdown: [5, 10] are labelled "5", "10"
+        if isinstance(value, dict):
+            return {
+                str(dim): {str(k): v for k, v in costs.items()}
+                if isinstance(costs, dict)
+                else costs
+                for dim, costs in value.items()
+            }
+        return value
 
 
 class ExploreSpec(BaseModel):
@@ -68,7 +102,14 @@ class ExploreSpec(BaseModel):
     samples: int | None = Field(default=None, gt=0)
     seed: int = Field(default=0, ge=0)
     frames: int | None = Field(default=None, gt=0)
+    cost: CostSpec | None = None
     source: str | None = Field(default=None, exclude=True)
+
+    def design_cost(self, label: dict) -> float:
+        """A design's cost (0 without a ``cost`` section)."""
+        if self.cost is None:
+            return 0.0
+        return float(sum(self.cost.per.get(dim, {}).get(str(label[dim]), 0.0) for dim in label))
 
     @field_validator("dimensions")
     @classmethod
@@ -115,9 +156,10 @@ def load_spec(path: str | Path) -> ExploreSpec:
         key = ".".join(str(p) for p in err.get("loc", ()))
         msg = err.get("msg", "").removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
-            msg = "unknown key; allowed: name, base, dimensions, samples, seed, frames"
+            msg = "unknown key; allowed: name, base, dimensions, samples, seed, frames, cost"
         raise ScenarioError(source, key or None, msg) from None
     spec = spec.model_copy(update={"source": source})
+    _check_cost(spec, source)
     base = Path(spec.base)
     if not base.is_file():
         raise ScenarioError(source, "base", f"no scenario at {spec.base!r}")
@@ -137,6 +179,26 @@ def load_spec(path: str | Path) -> ExploreSpec:
                         source, f"dimensions.{dim}", f"{label}: {exc.key}: {exc.message}"
                     ) from None
     return spec
+
+
+def _check_cost(spec: ExploreSpec, source: str) -> None:
+    """Every costed dimension and alternative exists, and every alternative of a costed
+    dimension has a cost."""
+    if spec.cost is None:
+        return
+    labels = {dim: [label for label, _ in alts] for dim, alts in spec.alternatives()}
+    for dim, costs in spec.cost.per.items():
+        if dim not in labels:
+            raise ScenarioError(
+                source, f"cost.per.{dim}", f"not a dimension; dimensions: {', '.join(labels)}"
+            )
+        unknown = [a for a in costs if a not in labels[dim]]
+        missing = [a for a in labels[dim] if a not in costs]
+        if unknown or missing:
+            which = f"no alternative {unknown[0]!r}" if unknown else f"no cost for {missing[0]!r}"
+            raise ScenarioError(
+                source, f"cost.per.{dim}", f"{which}; its alternatives: {', '.join(labels[dim])}"
+            )
 
 
 def _fits_some_design(
@@ -190,6 +252,11 @@ class ExploreResult:
     def pareto(self) -> pd.DataFrame:
         return self.designs[self.designs["pareto"]]
 
+    @property
+    def pareto_groups(self) -> pd.DataFrame:
+        """The Pareto-optimal designs, exact ties merged (:func:`pareto_groups`)."""
+        return pareto_groups(self.designs, self.spec)
+
     def to_dict(self) -> dict:
         return {
             "folder": str(self.folder),
@@ -197,6 +264,7 @@ class ExploreResult:
             "evaluated": len(self.designs),
             "counts": self.counts,
             "pareto": records(self.pareto),
+            "pareto_groups": records(self.pareto_groups),
             "designs": records(self.designs),
             "invalid": self.invalid,
             "seconds": self.seconds,
@@ -248,7 +316,7 @@ def run_explore(
     return ExploreResult(folder, spec, marked["table"], counts, seconds, invalid)
 
 
-def _mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
+def _mark_pareto(table: pd.DataFrame, costed: bool) -> pd.DataFrame:
     table = table.copy()
     table["pareto"] = False
     ok = table["status"] == "ok"
@@ -258,9 +326,33 @@ def _mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
             if (ok & table["feasible"].astype(bool)).any()
             else table[ok]
         )
-        mask = pareto_front(pool.reset_index(drop=True))
+        mask = pareto_front(pool.reset_index(drop=True), ("cost",) if costed else ())
         table.loc[pool.index[mask], "pareto"] = True
     return table
+
+
+#: What makes two Pareto-optimal designs ties: the same configuration and figures.
+_TIE = ("chosen", "closest", "latency_qos", "accuracy", "bytes_per_frame", "cost")
+
+
+def pareto_groups(designs: pd.DataFrame, spec: ExploreSpec) -> pd.DataFrame:
+    """The Pareto-optimal designs with exact ties merged: one row per distinct outcome,
+    each dimension's alternatives joined (``any`` when all of them tie), and ``designs``
+    (how many designs the row stands for)."""
+    pareto = designs[designs["pareto"].astype(bool)] if "pareto" in designs else designs.iloc[0:0]
+    if pareto.empty:
+        return pareto.assign(designs=[])
+    keys = [k for k in _TIE if k in pareto]
+    labels = {dim: [label for label, _ in alts] for dim, alts in spec.alternatives()}
+    rows = []
+    for _, group in pareto.groupby(keys, sort=False, dropna=False):
+        row = group.iloc[0].to_dict()
+        for dim in spec.dimensions:
+            seen = list(dict.fromkeys(group[dim].astype(str)))
+            row[dim] = "any" if len(seen) == len(labels[dim]) > 1 else ", ".join(seen)
+        row["designs"] = len(group)
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("latency_qos").reset_index(drop=True)
 
 
 def _write(
@@ -275,7 +367,11 @@ def _write(
 ) -> pd.DataFrame:
     if "feasible" in table:
         table["feasible"] = table["feasible"].fillna(False).astype(bool)
-    table = _mark_pareto(table) if "feasible" in table else table.assign(pareto=False)
+    dims = list(spec.dimensions)
+    if spec.cost is not None and len(table):
+        table["cost"] = [spec.design_cost(r) for r in table[dims].to_dict(orient="records")]
+    costed = spec.cost is not None
+    table = _mark_pareto(table, costed) if "feasible" in table else table.assign(pareto=False)
     run = {
         **run,
         "spec": spec.model_dump(mode="json"),
@@ -287,7 +383,10 @@ def _write(
         "invalid": invalid,
     }
     dims = {d: "the design's alternative of this dimension" for d in spec.dimensions}
-    pareto = {"pareto": "True when no other design is better on latency, accuracy and bytes"}
+    objectives = "latency, accuracy, bytes" + (f" and {spec.cost.name}" if costed else "")
+    pareto = {"pareto": f"True when no other design is better on {objectives} at once"}
+    if costed:
+        pareto["cost"] = f"{spec.cost.name}: the sum of the design's alternatives' costs"
     write_study(
         folder,
         run,
@@ -301,7 +400,7 @@ def _write(
                 **QOS_COLUMNS,
             },
         },
-        explore_report(spec, base, table, invalid),
+        explore_report(spec, base, table, invalid, pareto_groups(table, spec)),
     )
     return table
 
@@ -314,4 +413,5 @@ def rewrite_report(folder: Path) -> Path:
     )
     table = read_table(folder, "designs.csv", {d: str for d in spec.dimensions})
     base = scenario_from_dict(run["scenario"], run.get("source"))
-    return write_report(folder, explore_report(spec, base, table, run.get("invalid")))
+    groups = pareto_groups(table, spec)
+    return write_report(folder, explore_report(spec, base, table, run.get("invalid"), groups))

@@ -231,16 +231,18 @@ def describe_limits(qos) -> list[str]:
     return out
 
 
-def pareto_front(table: pd.DataFrame) -> np.ndarray:
-    """Mask of configurations no other beats on latency, accuracy and bytes at once.
+def pareto_front(table: pd.DataFrame, minimise: tuple[str, ...] = ()) -> np.ndarray:
+    """Mask of rows no other beats on latency, accuracy and bytes (and ``minimise``) at once.
 
     Lower latency (at the QoS percentile), higher accuracy, fewer bytes per frame are
     better; unknown accuracy counts as the worst, unknown latency (all frames lost) too.
+    ``minimise`` names more columns where lower is better (a design's cost).
     """
     lat = table["latency_qos"].fillna(np.inf).to_numpy(dtype=float)
     acc = -table["accuracy"].fillna(-1.0).to_numpy(dtype=float)
     byt = table["bytes_per_frame"].fillna(np.inf).to_numpy(dtype=float)
-    points = np.stack([lat, acc, byt], axis=1)
+    extra = [table[c].fillna(np.inf).to_numpy(dtype=float) for c in minimise]
+    points = np.stack([lat, acc, byt, *extra], axis=1)
     n = len(points)
     keep = np.ones(n, dtype=bool)
     for i in range(n):

@@ -404,19 +404,28 @@ def show_sweep(result) -> None:
 
 
 def show_explore(result) -> None:
-    """An exploration's Pareto-optimal designs, and which combinations were left out."""
+    """An exploration's Pareto-optimal designs (exact ties merged), and which combinations
+    were left out."""
     dims = list(result.spec.dimensions)
+    groups = result.pareto_groups
+    costed = "cost" in groups
+    cost_name = result.spec.cost.name if result.spec.cost else "cost"
     t = _table(
-        f"{len(result.pareto)} Pareto-optimal of {len(result.designs)} designs evaluated (space: {result.spec.size})",
-        [*dims, "QoS", "configuration", "latency", "accuracy", "bytes/frame"],
+        f"{len(result.pareto)} Pareto-optimal of {len(result.designs)} designs evaluated "
+        f"(space: {result.spec.size}), {len(groups)} distinct",
+        [*dims, "designs", "QoS", "configuration", "latency", "accuracy", "bytes/frame"]
+        + ([cost_name] if costed else []),
     )
-    for _, r in result.pareto.sort_values("latency_qos").iterrows():
+    for _, r in groups.iterrows():
         ok = "[green]met[/green]" if r["feasible"] else "[red]not met[/red]"
-        t.add_row(
-            *[str(r[d]) for d in dims], ok, str(r["chosen"] or r["closest"]),
-            f"{format_time(r['latency_qos'])} {interval(r.get('latency_qos_lo'), r.get('latency_qos_hi'))}",
+        cells = [
+            *[str(r[d]) for d in dims], str(r["designs"]), ok, str(r["chosen"] or r["closest"]),
+            format_time(r["latency_qos"]),  # its interval: designs.csv and the report
             format_fraction(r["accuracy"]), format_size(r["bytes_per_frame"]),
-        )  # fmt: skip
+        ]  # fmt: skip
+        if costed:
+            cells.append(f"{r['cost']:.4g}")
+        t.add_row(*cells)
     out.print(t)
     if result.invalid:
         first = result.invalid[0]

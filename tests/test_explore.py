@@ -156,3 +156,48 @@ def test_an_alternative_that_needs_another_dimension_is_accepted(
     nowhere = "  model.name: [digits_vgg, digits_mobilenet]\n"
     with pytest.raises(ScenarioError, match="dimensions.model.name: digits_mobilenet: "):
         load_spec(_spec(tmp_path, write_scenario(), nowhere))
+
+
+def test_exact_ties_merge_and_a_cost_is_an_objective(write_scenario, tmp_path):
+    cost = "cost: {name: board price (USD), per: {device.slowdown: {1: 60, 30: 15}}}\n"
+    spec = load_spec(_spec(tmp_path, write_scenario(), DIMENSIONS, cost))
+    result = run_explore(spec, output=tmp_path / "c")
+    designs_ = result.designs
+    assert set(designs_["cost"]) == {60.0, 15.0}
+    groups = result.pareto_groups
+    # every Pareto-optimal design is in exactly one group, and a group's designs tie exactly
+    assert groups["designs"].sum() == int(designs_["pareto"].sum())
+    keys = ["chosen", "latency_qos", "accuracy", "bytes_per_frame", "cost"]
+    assert not groups.duplicated(keys).any()
+    # the cheap slow board is optimal on cost though the fast one beats it on latency
+    pareto = designs_[designs_["pareto"]]
+    assert {60.0, 15.0} <= set(pareto["cost"])
+    merged = groups[groups["designs"] > 1]
+    if len(merged):
+        assert any(
+            v == "any" or "," in v for v in merged[list(spec.dimensions)].astype(str).values.ravel()
+        )
+
+
+@pytest.mark.parametrize(
+    ("cost", "fragment"),
+    [
+        ("cost: {per: {device.count: {1: 5}}}\n", "cost.per.device.count: not a dimension"),
+        ("cost: {per: {device.slowdown: {1: 5}}}\n", "cost.per.device.slowdown: no cost for '30'"),
+        ("cost: {per: {device.slowdown: {1: 5, 30: 1, 7: 2}}}\n", "no alternative '7'"),
+    ],
+)
+def test_a_cost_must_name_real_alternatives(write_scenario, tmp_path, cost, fragment):
+    with pytest.raises(ScenarioError, match=fragment):
+        load_spec(_spec(tmp_path, write_scenario(), DIMENSIONS, cost))
+
+
+def test_accuracy_axes_stay_within_100_percent(write_scenario, tmp_path):
+    import re
+
+    spec = load_spec(_spec(tmp_path, write_scenario(), DIMENSIONS, "samples: 4\n"))
+    run_explore(spec, output=tmp_path / "a")
+    html = (tmp_path / "a" / "report.html").read_text()
+    uppers = re.findall(r'"range":\[[0-9.e-]+,([0-9.e-]+)\]', html)
+    assert len(uppers) >= 2  # the parallel coordinates' accuracy axis and the scatter's
+    assert all(float(upper) <= 1.0 + 1e-12 for upper in uppers)

@@ -18,7 +18,9 @@ __all__ = [
     "captioned",
     "table_html",
     "accuracy_ticks",
+    "accuracy_range",
     "STUDY_COLUMNS",
+    "study_columns",
 ]
 
 PALETTE = [
@@ -142,12 +144,37 @@ def accuracy_ticks(values) -> str:
     return ".2%" if spread < 0.02 else ".1%"
 
 
-#: What a sweep point or a design is judged by, in the tables of their reports.
-STUDY_COLUMNS = (
-    "chosen",
-    "closest",
-    "latency_qos",
-    "accuracy",
-    "bytes_per_frame",
-    "deadline_miss",
-)
+def accuracy_range(values) -> list[float]:
+    """An accuracy axis with a little room, never past 100 % or below 0."""
+    known = pd.Series(values, dtype=float).dropna()
+    if known.empty:
+        return [0.0, 1.0]
+    lo, hi = float(known.min()), float(known.max())
+    pad = max((hi - lo) * 0.08, 0.002)
+    return [max(lo - pad, 0.0), min(hi + pad, 1.0)]
+
+
+#: What a sweep point or a design is judged by, in the tables of their reports, and the
+#: headings (``{p}``: the QoS percentile).
+STUDY_COLUMNS = {
+    "status": "status",
+    "feasible": "meets the QoS",
+    "chosen": "configuration",
+    "closest": "closest (none feasible)",
+    "latency_qos_ci": "p{p} [95% interval]",
+    "accuracy": "accuracy",
+    "bytes_per_frame": "bytes on air per frame",
+    "deadline_miss_ci": "deadline misses [95% interval]",
+    "error": "error",
+}
+
+
+def study_columns(
+    table: pd.DataFrame, first: list[str], percentile: float, more: dict | None = None
+):
+    """The columns a study's table shows (``first``, then :data:`STUDY_COLUMNS` and
+    ``more`` where the table has them) and their headings."""
+    named = {**STUDY_COLUMNS, **(more or {})}
+    shown = [c for c in [*first, *named] if c in table or (c.endswith("_ci") and c[:-3] in table)]
+    labels = {c: label.format(p=f"{percentile:g}") for c, label in named.items()}
+    return shown, labels

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from ..sim.frames import STAGES
 from ..units import format_fraction, format_rate, format_time
-from .page import PALETTE, accuracy_ticks, captioned, page, table_html
+from .page import PALETTE, accuracy_range, accuracy_ticks, captioned, page, table_html
 
 __all__ = ["simulation_report"]
 
@@ -62,6 +62,8 @@ def _stage_breakdown(frames: pd.DataFrame, order: list[str], limit: float | None
 def _cdfs(frames: pd.DataFrame, order: list[str], shown: set[str], chosen: str | None) -> go.Figure:
     """Latency CDFs; configurations outside ``shown`` are listed but hidden until clicked."""
     fig = go.Figure()
+    answered = frames.loc[frames["status"] != "lost", "latency"].to_numpy(float) * 1e3
+    answered = answered[answered > 0]
     for i, config in enumerate(order):
         lat = np.sort(
             frames.loc[
@@ -89,6 +91,11 @@ def _cdfs(frames: pd.DataFrame, order: list[str], shown: set[str], chosen: str |
         height=440,
         margin=dict(l=10, r=10, t=20, b=40),
     )
+    if answered.size:
+        # one range for every curve, hidden ones included: a single constant curve shown
+        # alone would leave a log axis with nothing to span
+        lo, hi = np.log10(answered.min() / 1.3), np.log10(answered.max() * 1.3)
+        fig.update_xaxes(range=[lo, hi])
     return fig
 
 
@@ -208,7 +215,7 @@ def _tradeoff(summary: pd.DataFrame, qos, percentile: float) -> go.Figure:
         margin=dict(l=10, r=10, t=20, b=40),
     )
     if known:
-        fig.update_yaxes(tickformat=accuracy_ticks(y), range=_accuracy_range(y))
+        fig.update_yaxes(tickformat=accuracy_ticks(y), range=accuracy_range(y))
     return fig
 
 
@@ -250,14 +257,6 @@ def _facts(result) -> str:
     }
     inner = "".join(f"<div><span>{k}</span>{v}</div>" for k, v in items.items())
     return f"<div class='card facts'>{inner}</div>"
-
-
-def _accuracy_range(values: pd.Series) -> list[float]:
-    """An accuracy axis with a little room, never past 100 %."""
-    known = values.dropna()
-    lo, hi = float(known.min()), float(known.max())
-    pad = max((hi - lo) * 0.08, 0.002)
-    return [max(lo - pad, 0.0), min(hi + pad, 1.0)]
 
 
 #: The table's columns and their headings.

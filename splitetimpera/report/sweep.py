@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from ..qos import describe_limits
 from ..units import format_fraction, format_time
-from .page import PALETTE, STUDY_COLUMNS, figure_html, page, table_html
+from .page import PALETTE, figure_html, page, study_columns, table_html
 
 __all__ = ["sweep_report"]
 
@@ -186,15 +186,12 @@ def sweep_report(base, axes, table: pd.DataFrame, rows: pd.DataFrame) -> str:
         + "; ".join(f"{c} wins at {int((ok['chosen'] == c).sum())}" for c in winners if c != _NONE)
         + "</div>"
     )
-    columns = [a.key for a in axes] + ["status", *STUDY_COLUMNS, "error"]
-    columns = [c for c in columns if c in table.columns]
+    columns, labels = study_columns(table, [a.key for a in axes], percentile)
     sections = [summary]
     for i, fig in enumerate(figures):
         sections.append(f"<div class='card'>{figure_html(fig, i == 0)}</div>")
     sections.append("<h2>Points</h2>")
-    sections.append(
-        f"<div class='card'>{table_html(table, columns, {'latency_qos': f'latency p{percentile:g}'})}</div>"
-    )
+    sections.append(f"<div class='card'>{table_html(table, columns, labels)}</div>")
     qos = base.qos
     limits = describe_limits(qos)
     subtitle = html.escape(
