@@ -30,7 +30,7 @@ __all__ = ["ACCURACY_COLUMNS", "AccuracyTable", "load_accuracy", "empty_table"]
 
 ACCURACY_COLUMNS: dict[str, str] = {
     "split": "split point name ('output' with compression none: the whole model)",
-    "compression": "none, fp16, int8 or bottleneck",
+    "compression": "the codec (`sei codecs` lists them)",
     "payload_bytes": "bytes sent at batch 1 with this compression",
     "accuracy": "top-1 accuracy on held-out data (fraction)",
     "samples": "held-out images the accuracy was measured on",

@@ -311,6 +311,35 @@ def channel(
     )
 
 
+@app.command()
+@handled
+def codecs(json_: JsonOpt = False):
+    """List the codecs a scenario can name in splits.compression, and what each applies to."""
+    from .codecs import CODECS
+    from .render import print_json, show_codecs
+
+    rows = []
+    for name in CODECS:
+        codec = CODECS.get(name)()
+        p = codec.parameter
+        rows.append(
+            {
+                "name": name,
+                "written": f"{name}@{p.name[0].upper()}" if p else name,
+                "parameter": f"{p.name} {p.lo}-{p.hi}" if p else "",
+                "applies_to": [m for m in ("RC", "SC", "EE") if codec.applies_to(m)],
+                "compresses": "the input image" if codec.kind == "image" else "tensors",
+                "lossless": codec.lossless,
+                "size": "fixed" if codec.nominal_bytes([]) is not None else "measured on real data",
+                "summary": codec.summary,
+            }
+        )
+    if json_:
+        print_json({"codecs": rows})
+        return
+    show_codecs(rows)
+
+
 # --------------------------------------------------------------------------- models
 
 

@@ -1,26 +1,16 @@
-"""Bytes crossing a split under each compression, from the tensor shapes alone (no torch).
+"""The shapes crossing a split, as profiles write them, and the bottleneck's code shape.
 
-* ``none``: fp32, 4 bytes per element.
-* ``fp16``: 2 bytes per element.
-* ``int8``: 1 byte per element plus 8 bytes per tensor (fp32 scale and int32 zero point of
-  per-tensor affine quantisation).
-* ``bottleneck``: the code of the autoencoder of METHODS section 3, sent as fp32. For a
-  C x H x W map with H, W >= 4: two stride-2 3x3 convolutions give
-  ceil(C/4) x ceil(ceil(H/2)/2) x ceil(ceil(W/2)/2) (1/64 of the map). Smaller maps and
-  vectors use a 1x1 channel reduction to ceil(C/4) channels.
-
-Non-tensor values crossing a cut (shape integers in some models) count 8 bytes each.
+The bytes each codec sends follow from these (:mod:`splitetimpera.codecs`). The bottleneck
+of METHODS section 3 turns a C x H x W map with H, W >= 4, by two stride-2 3x3
+convolutions, into ceil(C/4) x ceil(ceil(H/2)/2) x ceil(ceil(W/2)/2) (1/64 of the map);
+smaller maps and vectors get a 1x1 channel reduction to ceil(C/4) channels.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["parse_shapes", "payload_bytes", "bottleneck_shape", "COMPRESSION_BYTES"]
-
-COMPRESSION_BYTES = {"none": 4, "fp16": 2, "int8": 1, "bottleneck": 4}
-_INT8_META = 8
-_SCALAR = 8
+__all__ = ["parse_shapes", "bottleneck_shape"]
 
 
 def parse_shapes(text: str) -> list[tuple[int, ...] | None]:
@@ -47,22 +37,3 @@ def bottleneck_shape(shape: tuple[int, ...], ratio: int = 4) -> tuple[int, ...]:
         w = math.ceil(math.ceil(shape[2] / 2) / 2)
         return (channels, h, w)
     return (channels, *shape[1:])
-
-
-def payload_bytes(shapes: list[tuple[int, ...] | None], compression: str) -> int:
-    """Bytes to transmit the crossing tensors at batch 1 under ``compression``."""
-    if compression not in COMPRESSION_BYTES:
-        raise ValueError(
-            f"unknown compression {compression!r}; known: {', '.join(COMPRESSION_BYTES)}"
-        )
-    total = 0
-    for shape in shapes:
-        if shape is None:
-            total += _SCALAR
-            continue
-        if compression == "bottleneck":
-            shape = bottleneck_shape(shape)
-        total += math.prod(shape) * COMPRESSION_BYTES[compression]
-        if compression == "int8":
-            total += _INT8_META
-    return total

@@ -27,6 +27,7 @@ from rich.table import Table
 
 from .qos import describe_limits
 from .store import jsonable
+from .suggest import headroom_sentence
 from .units import format_fraction, format_rate, format_size, format_time
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "show_validated",
     "show_summary",
     "show_channel",
+    "show_codecs",
     "show_splits",
     "show_profile",
     "show_rank",
@@ -207,6 +209,12 @@ def show_summary(result, folder, limit: int = 15) -> None:
         for _, r in failing.iterrows():
             out.print(f"  {r['config']}: {r['violations']}")
     _show_sources(result)
+    skipped = result.meta.get("codecs_not_applicable") or []
+    if skipped:
+        out.print(
+            f"[dim]Not applicable (image codecs compress RC's input, tensor codecs split "
+            f"tensors): {', '.join(skipped)}.[/dim]"
+        )
     instead = result.meta.get("packet_instead_of_fast") or {}
     if s.network.fidelity == "fast" and instead:
         first, why = next(iter(instead.items()))
@@ -225,10 +233,7 @@ def show_summary(result, folder, limit: int = 15) -> None:
         out.print(f"  (try `--frames {frames}`: frames per device)")
     room = result.meta.get("headroom")
     if room:
-        out.print(
-            f"Headroom: {room['config']} keeps meeting the QoS down to about "
-            f"{format_rate(room['uplink_floor'])} uplink ({room['factor']:.3g}x below today's)."
-        )
+        out.print(f"Headroom: {headroom_sentence(room)}")
     if result.meta.get("advice"):
         out.print(f"[yellow]What would make it feasible:[/yellow] {result.meta['advice']}")
     out.print(
@@ -237,6 +242,20 @@ def show_summary(result, folder, limit: int = 15) -> None:
 
 
 # --------------------------------------------------------------------------- network, models
+
+
+def show_codecs(rows: list[dict]) -> None:
+    """The codecs ``splits.compression`` accepts."""
+    t = _table(
+        "Codecs for splits.compression (write name or name@value)",
+        ("codec", "parameter", "applies to", "compresses", "lossless", "size", "what it does"),
+    )
+    for r in rows:
+        t.add_row(
+            r["written"], r["parameter"] or "–", ", ".join(r["applies_to"]), r["compresses"],
+            "yes" if r["lossless"] else "no", r["size"], r["summary"],
+        )  # fmt: skip
+    out.print(t)
 
 
 def show_channel(stats: dict, title: str) -> None:

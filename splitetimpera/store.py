@@ -84,9 +84,11 @@ def write_parquet(frame, path: Path) -> None:
 
 
 def cache_dir(kind: str) -> Path:
-    """The cache folder for ``kind`` (created on first use)."""
+    """The cache folder for ``kind`` (created on first use): under ``$SEI_CACHE``, else
+    ``$XDG_CACHE_HOME/splitetimpera``, else ``~/.cache/splitetimpera``."""
     root = os.environ.get("SEI_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "splitetimpera"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(root) if root else (Path(xdg) if xdg else Path.home() / ".cache") / "splitetimpera"
     path = base / kind
     path.mkdir(parents=True, exist_ok=True)
     return path

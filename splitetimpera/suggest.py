@@ -46,12 +46,31 @@ def bandwidth_needed(
     return uplink_rate * math.exp(hi)
 
 
+#: The lowest share of today's uplink a headroom search tries.
+LOWEST_FACTOR = 1 / 64
+
+
+def headroom_sentence(room: dict) -> str:
+    """The headroom of a choice in words (``room``: :func:`~splitetimpera.pipeline.advice.
+    headroom`'s answer); a floor at the lowest share tried is said to be one."""
+    rate = format_rate(room["uplink_floor"])
+    if room["factor"] >= (1 / LOWEST_FACTOR) * (1 - 1e-9):
+        return (
+            f"{room['config']} still meets the QoS at {rate} uplink ({room['factor']:.3g}x "
+            "below today's, the lowest tried)."
+        )
+    return (
+        f"{room['config']} keeps meeting the QoS down to about {rate} uplink "
+        f"({room['factor']:.3g}x below today's)."
+    )
+
+
 def bandwidth_floor(
     feasible_at: FeasibleAt,
     config_id: str,
     uplink_rate: float,
     *,
-    min_factor: float = 1 / 64,
+    min_factor: float = LOWEST_FACTOR,
     iterations: int = 7,
 ) -> float:
     """Smallest uplink (bytes/s) down to which ``config_id``, feasible at ``uplink_rate``,

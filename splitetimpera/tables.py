@@ -1,16 +1,21 @@
-"""I-SPLIT tables and measured accuracy rows on disk: their keys, where they are, reading them.
+"""I-SPLIT tables, measured accuracy rows and payload measurements on disk: their keys,
+where they are, reading them.
 
 The key of an I-SPLIT table is (model, a hash of the weights file, dataset and its path,
 samples, classes, target, input shape, method version); an accuracy row's key adds the
 split, the compression, the seed and the training epochs. Tables computed for the shipped
 scenarios ship beside the reference weights (``models/weights/isplit/``), so the main job
 needs no ranking pass; anything else is computed by :mod:`splitetimpera.interpret.tables`
-on first use and kept in the cache folder. This module never imports torch.
+on first use and kept in the cache folder. A payload measurement (what a codec whose size
+depends on the data sends, frame by frame, with the accuracy and the codec times it gives)
+is keyed by the same identity and the images it was measured on. This module never
+imports torch.
 """
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +34,10 @@ __all__ = [
     "accuracy_key",
     "find_accuracy_row",
     "store_accuracy_row",
+    "payload_images",
+    "payload_key",
+    "find_payload",
+    "store_payload",
 ]
 
 ISPLIT_VERSION = 2  # 2: float64 on small inputs
@@ -128,3 +137,49 @@ def find_accuracy_row(key: str) -> dict | None:
 def store_accuracy_row(key: str, row: dict) -> None:
     """Keep a measured accuracy row in the cache."""
     atomic_write_text(cache_dir("accuracy") / f"{key}.json", json.dumps(row))
+
+
+def payload_images(scenario) -> str:
+    """What a scenario's payloads are measured on: its dataset's held-out images, or, for a
+    model without trained weights (whose accuracy means nothing), real photographs that
+    ship with scikit-learn and scikit-image (:mod:`splitetimpera.data.photos`)."""
+    return "photos" if scenario.model.resolved_weights == "none" else "dataset"
+
+
+def payload_key(scenario) -> str:
+    """The key of a scenario's payload measurements."""
+    identity = data_identity(scenario)
+    if payload_images(scenario) == "photos":
+        identity = {**identity, "dataset": "photos", "path": None, "classes": "all"}
+    return cache_key({"v": 1, "payloads": True, **identity})
+
+
+def _payload_name(split: str, compression: str) -> str:
+    return cache_key({"split": split, "compression": compression}, 16) + ".json"
+
+
+@lru_cache(maxsize=8)
+def _shipped_payloads(path: str, mtime: float) -> dict[tuple[str, str], dict]:
+    return {(r["split"], r["compression"]): r for r in json.loads(Path(path).read_text())}
+
+
+def find_payload(scenario, split: str, compression: str) -> dict | None:
+    """A payload measurement (``sizes`` per frame in bytes, ``accuracy``, ``encode_s``,
+    ``decode_s``, ``images``), shipped or cached, else None."""
+    key = payload_key(scenario)
+    shipped = weights_dir() / "payloads" / f"{key}.json"
+    if shipped.is_file():
+        found = _shipped_payloads(str(shipped), shipped.stat().st_mtime).get((split, compression))
+        if found is not None:
+            return found
+    path = cache_dir("payloads") / key / _payload_name(split, compression)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def store_payload(scenario, record: dict) -> None:
+    """Keep a payload measurement in the cache."""
+    folder = cache_dir("payloads") / payload_key(scenario)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(
+        folder / _payload_name(record["split"], record["compression"]), json.dumps(record)
+    )

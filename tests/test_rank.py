@@ -18,7 +18,7 @@ runner = CliRunner()
 
 SCENARIO = (
     "name: ranked\nmodel: {name: digits_vgg}\ndataset: {name: digits, samples: 120}\n"
-    "splits: {method: isplit, top_k: 2, compression: [none, int8]}\n"
+    "splits: {method: isplit, top_k: 2, compression: [none, int8, int8+zstd, jpeg@75]}\n"
     "device: {profile: testhw}\nserver: {profile: testhw}\n"
     'network: {bandwidth: "10 Mbit/s", delay: "5 ms"}\nworkload: {rate: "5 fps", frames: 5}\n'
 )
@@ -54,17 +54,28 @@ def test_class_subsets_and_accuracy_table(write_scenario, tmp_path):
     data = json.loads(result.stdout)
     assert data["classes"] == [1, 7]
     accuracy = pd.read_csv(tmp_path / "results" / "ranked" / "accuracy.csv")
-    assert set(accuracy["compression"]) == {"none", "int8"}
+    assert set(accuracy["compression"]) == {"none", "int8", "int8+zstd", "jpeg@75"}
+    assert set(accuracy.loc[accuracy["compression"] == "jpeg@75", "split"]) == {"input"}
     full = accuracy[(accuracy["split"] == "output")]
     from splitetimpera.data.datasets import load_dataset
 
     test = load_dataset("digits", "test", (3, 32, 32))
     assert full["samples"].item() == int(((test.labels == 1) | (test.labels == 7)).sum())
     assert (accuracy["accuracy"] > 0.9).all()
-    # the simulator now reads these accuracies for this scenario's results folder
-    sim = runner.invoke(app, ["simulate", str(path), "--json", "--no-report"])
+    assert "Rate and accuracy" in (tmp_path / "results" / "ranked" / "isplit.html").read_text()
+    # the simulator reads these accuracies for a scenario of the same classes only
+    subset = write_scenario(
+        SCENARIO.replace("samples: 120}", "samples: 120, classes: [1, 7]}"), name="subset.yaml"
+    )
+    sim = runner.invoke(app, ["simulate", str(subset), "--json", "--no-report"])
     rows = {r["config"]: r for r in json.loads(sim.stdout)["summary"]}
     assert rows["LC"]["accuracy"] == pytest.approx(full["accuracy"].item())
+    measured = accuracy.set_index(["split", "compression"])["accuracy"]
+    assert rows["RC+jpeg@75"]["accuracy"] == pytest.approx(measured[("input", "jpeg@75")])
+    every = runner.invoke(app, ["simulate", str(path), "--no-report"])
+    assert every.exit_code == 0, every.output
+    # (rich wraps long paths anywhere: compare without whitespace)
+    assert "accuracy.csvignored:measuredforanothermodel" in "".join(every.output.split())
 
 
 @pytest.mark.parametrize(

@@ -121,7 +121,13 @@ BROKEN = [
         {"splits.compression": "jpeg"},
         (),
         "splits.compression[0]",
-        "'jpeg' is not allowed; allowed: none, fp16, int8, bottleneck",
+        "jpeg needs its quality: write it like jpeg@75 (1-100)",
+    ),
+    (
+        {"splits.compression": ["int8", "jpg@75"]},
+        (),
+        "splits.compression[1]",
+        "unknown codec 'jpg'; did you mean 'jpeg'?",
     ),
     ({"splits.method": "magic"}, (), "splits.method", "not allowed"),
     (

@@ -38,12 +38,35 @@ class ImageData:
         labels: int64 tensor (N,).
         classes: class names, index = label.
         name: dataset name.
+        mean, std: the per-channel normalisation applied (pixel values in [0, 1]).
     """
 
     images: torch.Tensor
     labels: torch.Tensor
     classes: list[str]
     name: str
+    mean: tuple[float, ...] = (0.5, 0.5, 0.5)
+    std: tuple[float, ...] = (0.5, 0.5, 0.5)
+
+    def pixels(self, images: torch.Tensor | None = None) -> np.ndarray:
+        """Images as a camera has them: (N, H, W, 3) uint8, before normalisation."""
+        images = self.images if images is None else images
+        c = images.shape[1]
+        mean = torch.tensor(self.mean[:c]).view(1, -1, 1, 1)
+        std = torch.tensor(self.std[:c]).view(1, -1, 1, 1)
+        values = (images * std + mean).clamp(0, 1).mul(255).round().to(torch.uint8)
+        if c == 1:
+            values = values.repeat(1, 3, 1, 1)
+        return values.permute(0, 2, 3, 1).contiguous().numpy()
+
+    def normalise(self, pixels: np.ndarray) -> torch.Tensor:
+        """The inverse of :meth:`pixels`: (N, H, W, 3) uint8 to the model's input."""
+        values = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 255.0
+        c = self.images.shape[1]
+        values = values[:, :c]
+        mean = torch.tensor(self.mean[:c]).view(1, -1, 1, 1)
+        std = torch.tensor(self.std[:c]).view(1, -1, 1, 1)
+        return (values - mean) / std
 
     def __len__(self) -> int:
         return int(self.labels.numel())
@@ -62,7 +85,9 @@ class ImageData:
             gen = torch.Generator().manual_seed(seed)
             index = index[torch.randperm(index.numel(), generator=gen)[:samples]]
             index = index.sort().values
-        return ImageData(self.images[index], self.labels[index], self.classes, self.name)
+        return ImageData(
+            self.images[index], self.labels[index], self.classes, self.name, self.mean, self.std
+        )
 
     def batches(self, batch_size: int):
         for start in range(0, len(self), batch_size):
@@ -153,7 +178,9 @@ def _imagefolder(root: str, size: tuple[int, int, int]) -> dict[str, ImageData]:
     except ValueError:
         parts = _split_indices(np.asarray(labels) * 0)  # too few per class to stratify
     return {
-        split: ImageData(images[idx], label_t[idx], classes, f"imagefolder:{root}")
+        split: ImageData(
+            images[idx], label_t[idx], classes, f"imagefolder:{root}", _IMAGENET_MEAN, _IMAGENET_STD
+        )
         for split, idx in parts.items()
     }
 

@@ -1,7 +1,5 @@
 """Compression at the split, and the accuracy each gives (METHODS section 3).
 
-* ``fp16``: the crossing tensors cast to half precision and back.
-* ``int8``: per-tensor affine quantisation to 8 bits (scale and zero point per tensor).
 * ``bottleneck``: an undercomplete autoencoder at the split. Encoder: 3x3 conv stride 2
   (C -> C/8), BN, ReLU, 3x3 conv stride 2 (C/8 -> C/4), BN, ReLU; decoder: two stride-2
   transposed convolutions back to C, cropped to the activation's shape. The code
@@ -10,7 +8,9 @@
   frozen on the task loss through the tail; ``finetune_tail`` also trains the tail.
 
 :func:`measure_accuracy` returns one row of an accuracy table
-(:data:`splitetimpera.accuracy.ACCURACY_COLUMNS`) per (split, compression).
+(:data:`splitetimpera.accuracy.ACCURACY_COLUMNS`) per (split, codec): the bottleneck is
+trained here; every other codec (:mod:`splitetimpera.codecs`) is run frame by frame on
+the test images by :mod:`splitetimpera.interpret.payloads`.
 """
 
 from __future__ import annotations
@@ -24,54 +24,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..codecs import parse_codec
 from ..data.datasets import ImageData
 from ..errors import SeiError
 from ..models.graph import ModelGraph
 from ..models.rng import seeded
-from ..payload import bottleneck_shape, payload_bytes
+from ..payload import bottleneck_shape
 
-__all__ = [
-    "Bottleneck",
-    "quantize_int8",
-    "roundtrip",
-    "train_bottleneck",
-    "measure_accuracy",
-    "COMPRESSIONS",
-]
-
-COMPRESSIONS = ("none", "fp16", "int8", "bottleneck")
-
-
-def quantize_int8(x: torch.Tensor) -> tuple[torch.Tensor, float, int]:
-    """Per-tensor affine quantisation: uint8 codes, scale and zero point."""
-    lo, hi = float(x.min()), float(x.max())
-    scale = (hi - lo) / 255.0 if hi > lo else 1.0
-    zero = int(round(-lo / scale))
-    q = torch.clamp(torch.round(x / scale) + zero, 0, 255).to(torch.uint8)
-    return q, scale, zero
-
-
-def _dequantize(q: torch.Tensor, scale: float, zero: int) -> torch.Tensor:
-    return (q.to(torch.float32) - zero) * scale
-
-
-def _each(value, fn):
-    if isinstance(value, tuple):
-        return tuple(
-            fn(v) if isinstance(v, torch.Tensor) and v.is_floating_point() else v for v in value
-        )
-    return fn(value) if isinstance(value, torch.Tensor) and value.is_floating_point() else value
-
-
-def roundtrip(value, compression: str):
-    """The crossing value as the server sees it after ``compression`` (not bottleneck)."""
-    if compression == "none":
-        return value
-    if compression == "fp16":
-        return _each(value, lambda t: t.half().float())
-    if compression == "int8":
-        return _each(value, lambda t: _dequantize(*quantize_int8(t)))
-    raise ValueError(f"roundtrip does not handle {compression!r}")
+__all__ = ["Bottleneck", "train_bottleneck", "measure_accuracy"]
 
 
 class _Codec(nn.Module):
@@ -225,21 +185,6 @@ def train_bottleneck(
     return bottleneck, tail.eval()
 
 
-def _codec_times(sample, compression: str) -> tuple[float, float]:
-    """Median (encode, decode) seconds of fp16 or int8 on one image's crossing tensors."""
-    if compression == "int8":
-        encode, decode = quantize_int8, lambda code: _dequantize(*code)
-    else:
-        encode, decode = (lambda t: t.half()), (lambda h: h.float())
-    values = sample if isinstance(sample, tuple) else (sample,)
-    tensors = [v for v in values if isinstance(v, torch.Tensor) and v.is_floating_point()]
-    codes = [encode(t) for t in tensors]
-    return (
-        _median_time(lambda: [encode(t) for t in tensors]),
-        _median_time(lambda: [decode(c) for c in codes]),
-    )
-
-
 def _median_time(fn, repeats: int = 20) -> float:
     times = []
     for _ in range(repeats):
@@ -264,54 +209,39 @@ def measure_accuracy(
 ) -> dict:
     """Top-1 accuracy on ``test`` of the model split at ``split`` with ``compression``.
 
+    Every codec but the bottleneck runs as it would on a real link
+    (:func:`splitetimpera.interpret.payloads.measure_codec`: each frame encoded, its bytes
+    counted, decoded, then the tail); the bottleneck is trained first.
+
     Returns:
         A row of the accuracy table (split, compression, payload_bytes, accuracy, samples,
-        seed, encode_s, decode_s).
+        seed, encode_s, decode_s); ``payload_bytes`` is the mean over the test images.
     """
-    if compression not in COMPRESSIONS:
-        raise SeiError(f"unknown compression {compression!r}; known: {', '.join(COMPRESSIONS)}")
+    codec = parse_codec(compression)  # raises on an unknown name
+    if compression != "bottleneck":
+        from .payloads import accuracy_row, measure_codec
+
+        return accuracy_row(measure_codec(graph, split, codec, test, labelled=True), seed)
     point = graph.point(split)
+    with torch.enable_grad():
+        bottleneck, tail = train_bottleneck(
+            graph, split, train, epochs=epochs, seed=seed, finetune_tail=finetune_tail,
+            progress=progress,
+        )  # fmt: skip
     head = graph.head(split).eval()
-    tail = graph.tail(split).eval()
-    one = test.images[:1]
-    encode_s = decode_s = 0.0
-    if compression == "bottleneck":
-        with torch.enable_grad():
-            bottleneck, tail = train_bottleneck(
-                graph,
-                split,
-                train,
-                epochs=epochs,
-                seed=seed,
-                finetune_tail=finetune_tail,
-                progress=progress,
-            )
-
-        def send(value):
-            return bottleneck.decode(bottleneck.encode(value))
-
-        sample = head(one)
-        code = bottleneck.encode(sample)
-        encode_s = _median_time(lambda: bottleneck.encode(sample))
-        decode_s = _median_time(lambda: bottleneck.decode(code))
-    else:
-
-        def send(value):
-            return roundtrip(value, compression)
-
-        if compression != "none":
-            encode_s, decode_s = _codec_times(head(one), compression)
+    sample = head(test.images[:1])
+    code = bottleneck.encode(sample)
     correct = 0
     for images, labels in test.batches(256):
-        logits = tail(send(head(images)))
+        logits = tail(bottleneck.decode(bottleneck.encode(head(images))))
         correct += int((logits.argmax(1) == labels).sum())
     return {
         "split": split,
         "compression": compression,
-        "payload_bytes": payload_bytes(list(point.shapes), compression),
+        "payload_bytes": codec.nominal_bytes(list(point.shapes)),
         "accuracy": correct / len(test),
         "samples": len(test),
         "seed": seed,
-        "encode_s": encode_s,
-        "decode_s": decode_s,
+        "encode_s": _median_time(lambda: bottleneck.encode(sample)),
+        "decode_s": _median_time(lambda: bottleneck.decode(code)),
     }

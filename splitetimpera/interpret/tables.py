@@ -2,7 +2,7 @@
 
 :func:`isplit_table` returns the shipped or cached table (:mod:`splitetimpera.tables`
 finds it without torch) or computes it now and caches it. :func:`accuracy_table`
-measures each split under each configured compression (cached row by row).
+measures each split under each configured codec (cached row by row).
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from collections.abc import Callable
 import pandas as pd
 
 from ..accuracy import ACCURACY_COLUMNS
+from ..codecs import parse_codec
 from ..errors import SeiError
 from ..tables import (
     accuracy_key,
     find_accuracy_row,
     find_isplit_table,
+    find_payload,
     store_accuracy_row,
     store_isplit_table,
+    store_payload,
 )
 
 __all__ = ["compute_isplit", "isplit_table", "accuracy_table", "full_model_row"]
@@ -85,6 +88,20 @@ def full_model_row(module, test, seed: int) -> dict:
     }  # fmt: skip
 
 
+def _accuracy_jobs(scenario, splits: list[str]) -> list[tuple[str, str]]:
+    """(split, codec) of every row to measure: the full model, remote computing's input under
+    each codec that applies to it, and each split under each split codec (``none`` at a
+    split is the full model's accuracy, so it is not measured again)."""
+    from ..codecs import applicable
+
+    codecs = scenario.splits.compression
+    jobs = [("output", "none")]
+    if "RC" in scenario.modes:
+        jobs += [("input", c) for c in applicable(codecs, "RC") if c != "none"]
+    jobs += [(s, c) for s in splits for c in applicable(codecs, "SC") if c != "none"]
+    return jobs
+
+
 def accuracy_table(
     scenario,
     splits: list[str],
@@ -93,23 +110,25 @@ def accuracy_table(
     epochs: int = 12,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> pd.DataFrame:
-    """Accuracy of ``splits`` under each configured compression, plus the full model.
+    """Accuracy of ``splits`` under each configured codec (and of remote computing's input
+    under its codecs), plus the full model.
 
-    Bottlenecks train on the training split of the scenario's classes; accuracy is
-    measured on the test split of those classes. Rows are cached.
+    Bottlenecks train on the training split of the scenario's classes; everything is
+    measured on the test split of those classes, each frame through the real codec. Rows
+    are cached; so are the per-frame sizes (:mod:`splitetimpera.tables`), which ``sei
+    simulate`` then draws from.
     """
     from ..data.datasets import load_dataset
     from ..models.graph import ModelGraph
     from .compression import measure_accuracy
+    from .payloads import accuracy_row, measure_codec
 
     loaded, train = _model_and_data(scenario, "train", need_weights=True)
     d = scenario.dataset
     test = load_dataset(d.name, "test", loaded.input_shape, d.path).subset(d.classes)
     train = train.subset(d.classes)
     graph = ModelGraph(loaded.module, loaded.input_shape)
-    jobs = [("output", "none")] + [
-        (s, c) for s in splits for c in scenario.splits.compression if c != "none"
-    ]
+    jobs = _accuracy_jobs(scenario, splits)
     rows = []
     for i, (split, compression) in enumerate(jobs):
         key = accuracy_key(scenario, split, compression, seed, epochs)
@@ -117,10 +136,17 @@ def accuracy_table(
         if row is None:
             if split == "output":
                 row = full_model_row(loaded.module, test, seed)
-            else:
+            elif compression == "bottleneck":
                 row = measure_accuracy(
                     graph, split, compression, train, test, seed=seed, epochs=epochs
                 )
+            else:
+                record = find_payload(scenario, split, compression)
+                if record is None:
+                    record = measure_codec(graph, split, parse_codec(compression), test, True)
+                    record["images"] = "held-out test images"
+                    store_payload(scenario, record)
+                row = accuracy_row(record, seed)
             store_accuracy_row(key, row)
         rows.append(row)
         if progress is not None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 from ..accuracy import AccuracyTable
-from ..payload import parse_shapes, payload_bytes
+from ..codecs import applicable, parse_codec
+from ..payload import parse_shapes
 from ..profiles import Profile
 
-__all__ = ["Configuration", "plan"]
+__all__ = ["Configuration", "plan", "measured_pairs", "not_applicable"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class Configuration:
         decode_s: server-side decoding time per frame (s), before slowdown.
         exit_rate: EE only: share of frames that leave at the exit branch.
         branch_s: EE only: the exit branch's device time (s).
+        payload_samples: bytes of each measured frame, for a codec whose size depends on
+            the data; each simulated frame draws one (empty: every frame sends
+            ``payload_bytes``).
     """
 
     mode: str
@@ -36,6 +41,7 @@ class Configuration:
     decode_s: float = 0.0
     exit_rate: float = 0.0
     branch_s: float = 0.0
+    payload_samples: tuple[int, ...] = ()
 
     @property
     def id(self) -> str:
@@ -47,13 +53,46 @@ class Configuration:
         return f"{self.mode}@{self.split}{suffix}"
 
 
-def _payload(profile: Profile, split: str, compression: str, accuracy: AccuracyTable) -> int:
-    row = profile.row(split)
+def _nominal(profile: Profile, split: str, compression: str, accuracy: AccuracyTable) -> int:
+    """Bytes of a codec whose size follows from the shapes (the bottleneck's as measured)."""
     if compression == "bottleneck":
         measured = accuracy.table.get("payload_bytes") if not accuracy.table.empty else None
         if measured is not None and (split, compression) in measured.index:
             return int(measured.loc[(split, compression)])
-    return payload_bytes(parse_shapes(row["shapes"]), compression)
+    return parse_codec(compression).nominal_bytes(parse_shapes(profile.row(split)["shapes"]))
+
+
+def _modes_splits(scenario, splits: list[str]):
+    """(mode, split) of every configuration family, in the plan's order."""
+    out = []
+    if "RC" in scenario.modes:
+        out.append(("RC", "input"))
+    if "SC" in scenario.modes:
+        out.extend(("SC", split) for split in splits)
+    if "EE" in scenario.modes:
+        out.append(("EE", scenario.early_exit.split))
+    return out
+
+
+def measured_pairs(scenario, splits: list[str]) -> list[tuple[str, str]]:
+    """(split, codec) pairs whose payload only a measurement can give (entropy coders,
+    image codecs), for the plan's configurations."""
+    pairs = []
+    for mode, split in _modes_splits(scenario, splits):
+        for spec in applicable(scenario.splits.compression, mode):
+            if parse_codec(spec).nominal_bytes([]) is None and (split, spec) not in pairs:
+                pairs.append((split, spec))
+    return pairs
+
+
+def not_applicable(scenario) -> list[str]:
+    """What the scenario's codec list offers that a mode cannot use, in words."""
+    out = []
+    for mode in ("RC", "SC", "EE"):
+        if mode in scenario.modes:
+            used = set(applicable(scenario.splits.compression, mode))
+            out.extend(f"{c} for {mode}" for c in scenario.splits.compression if c not in used)
+    return out
 
 
 def plan(
@@ -61,18 +100,38 @@ def plan(
     device_profile: Profile,
     accuracy: AccuracyTable,
     splits: list[str],
+    payloads: dict[tuple[str, str], dict] | None = None,
 ) -> list[Configuration]:
-    """Every configuration the scenario asks for, in a stable order."""
+    """Every configuration the scenario asks for, in a stable order.
+
+    Args:
+        payloads: measurements (:mod:`splitetimpera.interpret.payloads` records) of the
+            :func:`measured_pairs`, keyed by (split, codec).
+    """
+    payloads = payloads or {}
     out: list[Configuration] = []
-    compressions = list(scenario.splits.compression)
 
     def make(mode: str, split: str, compression: str) -> Configuration:
+        record = payloads.get((split, compression))
+        if record is not None:
+            measured = record.get("accuracy")
+            known = measured is not None and not math.isnan(measured)
+            return Configuration(
+                mode=mode,
+                split=split,
+                compression=compression,
+                payload_bytes=round(record["payload_bytes"]),
+                accuracy=measured if known else accuracy.lookup(split, compression),
+                encode_s=record["encode_s"],
+                decode_s=record["decode_s"],
+                payload_samples=tuple(record["sizes"]),
+            )
         encode, decode = accuracy.codec_time(split, compression)
         return Configuration(
             mode=mode,
             split=split,
             compression=compression,
-            payload_bytes=_payload(device_profile, split, compression, accuracy),
+            payload_bytes=_nominal(device_profile, split, compression, accuracy),
             accuracy=accuracy.lookup(split, compression),
             encode_s=encode,
             decode_s=decode,
@@ -80,28 +139,14 @@ def plan(
 
     if "LC" in scenario.modes:
         out.append(Configuration("LC", "output", "none", 0, accuracy.lookup("output", "none")))
-    if "RC" in scenario.modes:
-        rc = [c for c in compressions if c in ("none", "fp16", "int8")] or ["none"]
-        out.extend(make("RC", "input", c) for c in rc)
-    if "SC" in scenario.modes:
-        for split in splits:
-            out.extend(make("SC", split, c) for c in compressions)
-    if "EE" in scenario.modes:
-        ee = scenario.early_exit
-        for c in compressions:
-            base = make("EE", ee.split, c)
-            acc = ee.exit_rate * ee.accuracy + (1 - ee.exit_rate) * base.accuracy
-            out.append(
-                Configuration(
-                    "EE",
-                    ee.split,
-                    c,
-                    base.payload_bytes,
-                    acc,
-                    base.encode_s,
-                    base.decode_s,
-                    ee.exit_rate,
-                    ee.branch_latency,
-                )  # fmt: skip
-            )
+    for mode, split in _modes_splits(scenario, splits):
+        for c in applicable(scenario.splits.compression, mode):
+            config = make(mode, split, c)
+            if mode == "EE":
+                ee = scenario.early_exit
+                acc = ee.exit_rate * ee.accuracy + (1 - ee.exit_rate) * config.accuracy
+                config = replace(
+                    config, accuracy=acc, exit_rate=ee.exit_rate, branch_s=ee.branch_latency
+                )
+            out.append(config)
     return out

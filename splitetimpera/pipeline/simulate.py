@@ -34,8 +34,8 @@ from ..sim.streams import Streams
 from ..sim.transport import TransportParams
 from ..sim.workload import read_trace
 from ..stats import bootstrap_intervals
-from ..tables import find_isplit_table
-from .plan import Configuration, plan
+from ..tables import find_isplit_table, find_payload
+from .plan import Configuration, measured_pairs, not_applicable, plan
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -57,8 +57,9 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "config": "configuration id (LC, RC, RC+int8, SC@features.9, SC@features.9+int8, EE@...)",
     "mode": "LC, RC, SC or EE",
     "split": "split point ('output' for LC, 'input' for RC)",
-    "compression": "none, fp16, int8 or bottleneck",
-    "payload_bytes": "application bytes sent uplink per frame",
+    "compression": "the codec of what is sent (`sei codecs`)",
+    "payload_bytes": "application bytes sent uplink per frame (the mean, when each frame "
+    "draws a measured size)",
     "accuracy": "top-1 accuracy of the configuration (NaN when not measured)",
     "frames": "frames generated (all devices)",
     "delivered": "frames answered by their deadline",
@@ -160,11 +161,26 @@ class Inputs:
 
 
 def inputs(scenario) -> Inputs:
-    """Load what ``scenario``'s run needs (the I-SPLIT table from disk, or computed)."""
+    """Load what ``scenario``'s run needs (the I-SPLIT table and the payload measurements
+    from disk, or computed now)."""
     device, server = _profiles(scenario)
     accuracy = load_accuracy(scenario)
     splits = _splits(scenario, device)
-    return Inputs(device, server, accuracy, splits, plan(scenario, device, accuracy, splits))
+    payloads = payloads_for(scenario, measured_pairs(scenario, splits))
+    configurations = plan(scenario, device, accuracy, splits, payloads)
+    return Inputs(device, server, accuracy, splits, configurations)
+
+
+def payloads_for(scenario, pairs: list[tuple[str, str]], progress=None) -> dict:
+    """Payload measurements of ``pairs`` (split, codec): from disk, or (torch) measured on
+    real images and cached now."""
+    found = {pair: find_payload(scenario, *pair) for pair in pairs}
+    missing = [pair for pair, record in found.items() if record is None]
+    if missing:
+        from ..interpret.payloads import payload_records
+
+        found.update(payload_records(scenario, missing, progress=progress))
+    return found
 
 
 def _profiles(scenario) -> tuple[Profile, Profile]:
@@ -235,6 +251,7 @@ def _run_spec(
     job = JobParams(
         mode=config.mode,
         payload_bytes=config.payload_bytes,
+        payload_samples=np.asarray(config.payload_samples, dtype=np.int64),
         head_samples=np.asarray(head, dtype=float),
         tail_samples=np.asarray(tail, dtype=float),
         encode_s=config.encode_s,
@@ -433,6 +450,7 @@ def simulate(
         "splits": splits,
         "split_method": scenario.splits.method,
         "accuracy_source": accuracy.source,
+        "codecs_not_applicable": not_applicable(scenario),
         "accuracy_notes": list(accuracy.notes),
         "device_profile": _profile_meta(device_profile, scenario.device, "cpu"),
         "server_profile": _profile_meta(server_profile, scenario.server, "gpu"),

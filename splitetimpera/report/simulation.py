@@ -10,8 +10,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..sim.frames import STAGES
+from ..suggest import headroom_sentence
 from ..units import format_fraction, format_rate, format_time
 from .page import PALETTE, accuracy_range, accuracy_ticks, captioned, page, table_html
+from .rate import rate_accuracy
 
 __all__ = ["simulation_report"]
 
@@ -285,10 +287,7 @@ def _verdict(result) -> str:
     lines = [html.escape(result.qos.explanation)]
     room = meta.get("headroom")
     if room:
-        lines.append(
-            f"{html.escape(room['config'])} keeps meeting the QoS down to about "
-            f"{format_rate(room['uplink_floor'])} uplink ({room['factor']:.3g}x below today's)."
-        )
+        lines.append(html.escape(headroom_sentence(room)))
     if meta.get("advice"):
         lines.append("What would make it feasible: " + html.escape(meta["advice"]))
     lines += [f"<span class='warn'>{html.escape(w)}</span>" for w in result.qos.warnings]
@@ -338,6 +337,19 @@ def simulation_report(result) -> str:
             "Pareto-optimal configurations (labelled).",
             _tradeoff(summary, qos, qos.percentile),
             True,
+        ),
+        "<h2>Rate and accuracy</h2>",
+        captioned(
+            "What each configuration sends per frame against the accuracy it keeps (one "
+            "colour per codec; the dotted line joins those no other beats on both). Sizes "
+            "of entropy and image codecs are measured frame by frame on real images"
+            + (
+                "; the accuracy of a model without trained weights is not measured."
+                if summary["accuracy"].isna().all()
+                else "."
+            ),
+            rate_accuracy(summary[summary["payload_bytes"] > 0], chosen),
+            False,
         ),
         "<h2>Latency breakdown</h2>",
         captioned(

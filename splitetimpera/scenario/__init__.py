@@ -28,7 +28,7 @@ from .model import DatasetSpec, ModelSpec
 from .network import GilbertElliott, NetworkSpec
 from .qos import QosSpec
 from .root import MODES, Scenario
-from .splits import COMPRESSIONS, SplitsSpec
+from .splits import CodecName, SplitsSpec
 from .workload import WorkloadSpec
 
 __all__ = [
@@ -50,6 +50,6 @@ __all__ = [
     "apply_overrides",
     "check_key",
     "parse_shape",
-    "COMPRESSIONS",
+    "CodecName",
     "MODES",
 ]

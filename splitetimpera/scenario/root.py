@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..codecs import applicable
 from .early_exit import EarlyExitSpec
 from .fields import Section, as_list
 from .hardware import DeviceSpec, ServerSpec
@@ -75,6 +76,18 @@ class Scenario(Section):
     def _check(self):
         if "EE" in self.modes and self.early_exit is None:
             raise ValueError("early_exit: mode EE needs an early_exit section")
+        codecs = self.splits.compression
+        for mode in ("RC", "SC", "EE"):
+            if mode in self.modes and not applicable(codecs, mode):
+                kinds = (
+                    "image codecs apply to RC only"
+                    if mode != "RC"
+                    else "the bottleneck applies to splits only"
+                )
+                raise ValueError(
+                    f"splits.compression: no codec of {codecs} applies to {mode} ({kinds}); "
+                    "add one that does, e.g. none, int8 or jpeg@75"
+                )
         return self
 
     @property

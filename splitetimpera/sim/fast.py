@@ -69,6 +69,7 @@ _MEMORY: BoundedCache[pd.DataFrame] = BoundedCache(64)
 
 STREAM_COLUMNS: dict[str, str] = {
     "message": "message index",
+    "payload_bytes": "application bytes of the message",
     "latency": "from handing the message over to its last byte at the receiver (s); NaN when lost",
     "ok": "False when the message was lost",
     "data_wire_bytes": "bytes the message's data segments put on the link, headers and "
@@ -93,6 +94,8 @@ class StreamSetup:
         poisson: exponential gaps of mean ``gap`` instead of exactly ``gap``.
         devices: connections sharing the link, each with its own stream, started at a
             uniformly random phase as the simulation's devices are.
+        sizes: measured frame sizes (bytes); given, each message draws its size from them
+            (``payload`` is then their mean), and the table keeps each message's size.
     """
 
     protocol: str
@@ -103,15 +106,17 @@ class StreamSetup:
     gap: float
     poisson: bool = False
     devices: int = 1
+    sizes: tuple[int, ...] = ()
 
 
-def data_wire(setup: StreamSetup, retransmissions: int = 0) -> int:
+def data_wire(setup: StreamSetup, retransmissions: int = 0, payload: int | None = None) -> int:
     """Bytes of a message's data segments on the link (its ACKs excluded)."""
+    payload = setup.payload if payload is None else payload
     header = IP_TCP_HEADER if setup.protocol == "tcp" else IP_UDP_HEADER
     per_packet = setup.link.mtu - header
-    segments = math.ceil(setup.payload / per_packet)
+    segments = math.ceil(payload / per_packet)
     overhead = header + setup.link.overhead
-    return setup.payload + segments * overhead + retransmissions * (per_packet + overhead)
+    return payload + segments * overhead + retransmissions * (per_packet + overhead)
 
 
 def measure_stream(setup: StreamSetup, reps: int, seed: int) -> pd.DataFrame:
@@ -129,14 +134,16 @@ def measure_stream(setup: StreamSetup, reps: int, seed: int) -> pd.DataFrame:
 
     def message(transport, index: int):
         record = FrameRecord(device=transport.device, frame=index, t_gen=env.now)
-        ok = yield transport.send("up", setup.payload, record)
+        size = int(rng.choice(setup.sizes)) if setup.sizes else setup.payload
+        ok = yield transport.send("up", size, record)
         transport.close(record)
         rows.append(
             {
                 "message": len(rows),
+                "payload_bytes": size,
                 "latency": env.now - record.t_gen if ok else math.nan,
                 "ok": bool(ok),
-                "data_wire_bytes": data_wire(setup, record.retransmissions),
+                "data_wire_bytes": data_wire(setup, record.retransmissions, size),
                 "wire_bytes": record.wire_bytes,
                 "packets": record.packets,
                 "retransmissions": record.retransmissions,
@@ -165,7 +172,7 @@ def measure_stream(setup: StreamSetup, reps: int, seed: int) -> pd.DataFrame:
 
 def _key(setup: StreamSetup, reps: int, seed: int) -> str:
     return cache_key(
-        {"v": 2, "setup": repr(setup), "reps": reps, "seed": seed, "sim": source_version("sim")},
+        {"v": 3, "setup": repr(setup), "reps": reps, "seed": seed, "sim": source_version("sim")},
         24,
     )
 
@@ -231,6 +238,7 @@ class _Draws:
     """A table of message outcomes as arrays, drawn by index."""
 
     def __init__(self, table: pd.DataFrame):
+        self.payload = table["payload_bytes"].to_numpy(np.int64)
         self.latency = table["latency"].fillna(0.0).to_numpy(float)
         self.ok = table["ok"].to_numpy(bool)
         self.data_wire = table["data_wire_bytes"].to_numpy(np.int64)
@@ -254,10 +262,13 @@ def stream_setups(
     gap: float,
     poisson: bool,
     devices: int,
+    sizes: tuple[int, ...] = (),
 ) -> dict[str, StreamSetup]:
     """The uplink streams (frames) and the downlink streams (results) of the devices."""
     return {
-        "up": StreamSetup(protocol, max(payload, 1), uplink, downlink, params, gap, poisson, devices),
+        "up": StreamSetup(
+            protocol, max(payload, 1), uplink, downlink, params, gap, poisson, devices, sizes
+        ),
         # results go back on the frame's connection, already open
         "down": StreamSetup(
             protocol, result_size, downlink, uplink, replace(params, connection="persistent"),
@@ -290,6 +301,8 @@ class FastTransport(Transport):
     def send(self, direction: str, nbytes: int, record: FrameRecord) -> simpy.Event:
         draws = self.draws[direction]
         i = int(self.rng.integers(draws.n))
+        if direction == "up":  # a measured frame: its size and its transfer go together
+            record.payload_bytes = int(draws.payload[i])
         link = self.channel.link(direction)
         now = self.env.now
         # other devices' frames queued ahead on the shared link delay this one's data

@@ -67,6 +67,8 @@ class JobParams:
     Attributes:
         mode: ``LC``, ``RC``, ``SC`` or ``EE``.
         payload_bytes: application bytes sent uplink per frame.
+        payload_samples: measured bytes of real frames; when given, each frame draws its
+            payload from them (uniformly, from the device's own stream).
         head_samples: measured head latencies (s) to draw from; ``[0]`` for RC.
         tail_samples: measured tail latencies (s) to draw from; ``[0]`` for LC.
         encode_s: device-side encoding time per frame (s), before slowdown.
@@ -83,6 +85,7 @@ class JobParams:
     decode_s: float = 0.0
     exit_rate: float = 0.0
     branch_s: float = 0.0
+    payload_samples: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 @dataclass(frozen=True, eq=False)

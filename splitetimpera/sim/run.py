@@ -61,6 +61,7 @@ def _fast_tables(spec: RunSpec) -> tuple[dict | None, str]:
     setups = stream_setups(
         net.protocol, net.uplink, net.downlink, net.transport, spec.job.payload_bytes,
         wl.result_size, gap, wl.arrival == "poisson", spec.devices,
+        tuple(int(b) for b in spec.job.payload_samples),
     )  # fmt: skip
     refusal = overload(setups, 1.0 / gap if gap > 0 else math.inf)
     if refusal:  # decided before measuring anything
@@ -138,6 +139,14 @@ def run_configuration(spec: RunSpec) -> RunOutput:
     encode = job.encode_s * spec.device_slowdown
     decode = job.decode_s * spec.server_slowdown
     branch = job.branch_s * spec.device_slowdown
+    sizes = job.payload_samples
+    payload_rngs = [streams.get(f"payload/{d}") for d in range(count)] if sizes.size else []
+
+    def payload(d: int) -> int:
+        """This frame's bytes: a measured real frame's, or the configuration's constant."""
+        if not sizes.size:
+            return job.payload_bytes
+        return int(sizes[payload_rngs[d].integers(sizes.size)])
 
     def life(record: FrameRecord):
         d = record.device
@@ -151,8 +160,8 @@ def run_configuration(spec: RunSpec) -> RunOutput:
             record.exited = True
             record.finish(env.now)
             return
-        record.payload_bytes = job.payload_bytes
-        ok = yield transports[d].send("up", job.payload_bytes, record)
+        record.payload_bytes = payload(d)
+        ok = yield transports[d].send("up", record.payload_bytes, record)
         if not ok:
             transports[d].close(record)
             record.lose("uplink loss")
