@@ -247,8 +247,11 @@ def test_prune_cli_saves_profiles_and_the_simulator_uses_it(write_scenario, tmp_
     assert 0.4 <= summary["flops_reduction"] <= 0.45
     assert out.is_file() and out.with_suffix(".accuracy.csv").is_file()
     hardware = summary["hardware"]
-    assert (tmp_path / "profiles" / hardware / "vgg-l1.csv").is_file()
-    monkeypatch.setenv("SEI_PROFILES", str(tmp_path / "profiles"))
+    from splitetimpera.profiles import user_dir
+
+    # measurements of the user's own models go to the user's folder, which the simulator searches
+    assert summary["profile"] == str(user_dir() / hardware / "vgg-l1.csv")
+    assert (user_dir() / hardware / "vgg-l1.csv").is_file()
     text = (
         f"name: pruned\nmodel: {{name: {out}}}\nsplits: {{method: [features]}}\n"
         f"device: {{profile: {hardware}}}\nserver: {{profile: {hardware}}}\n"
