@@ -312,29 +312,27 @@ def splits(
     verify: Annotated[
         bool,
         typer.Option(
-            help="Run head then tail on random input for every split and compare with the model."
+            help="Check tail(head(x)) == model(x) at every split on random input (exact, one pass)."
         ),
     ] = False,
     single: Annotated[bool, typer.Option(help="Only splits where one tensor crosses.")] = False,
     json_: JsonOpt = False,
 ):
     """List a model's split points: payload, FLOPs and parameters of head and tail."""
-    from .models.graph import split_points
+    from .models.graph import ModelGraph, verify_graph
     from .models.zoo import load_model
     from .render import print_json, show_splits, with_progress
 
     loaded = load_model(model, weights=weights, input_shape=_shape(input))
-    points = split_points(loaded.module, loaded.input_shape)
+    graph = ModelGraph(loaded.module, loaded.input_shape)
     rows = [
         p.as_dict()
-        for p in points
+        for p in graph.points
         if not single or p.n_tensors == 1 or p.name in ("input", "output")
     ]
     failures = []
     if verify:
-        from .models.graph import verify_splits
-
-        diffs = with_progress("verifying", verify_splits, loaded.module, loaded.input_shape)
+        diffs = with_progress("verifying", verify_graph, graph)
         for row in rows:
             row["max_abs_diff"] = diffs.get(row["split"])
         failures = [
