@@ -456,6 +456,16 @@ def _classes(text: str | None):
     return [int(p) if p.lstrip("-").isdigit() else p for p in parts]
 
 
+class Layers(str, Enum):
+    all = "all"
+    reference = "reference"
+
+
+class Candidates(str, Enum):
+    top_k = "top-k"
+    local_maxima = "local-maxima"
+
+
 @app.command()
 @handled
 def rank(
@@ -465,6 +475,19 @@ def rank(
     ] = None,
     classes: Annotated[
         str | None, typer.Option(help="Class subset, e.g. 0,3,7 (overrides dataset.classes).")
+    ] = None,
+    layers: Annotated[
+        Layers | None,
+        typer.Option(
+            help="Layers scored: all, or the original I-SPLIT code's (overrides splits.layers)."
+        ),
+    ] = None,
+    candidates: Annotated[
+        Candidates | None,
+        typer.Option(
+            help="Candidate rule: top-k, or the original code's local maxima "
+            "(overrides splits.candidates)."
+        ),
     ] = None,
     accuracy: Annotated[
         bool,
@@ -491,6 +514,10 @@ def rank(
         overrides["dataset.samples"] = samples
     if classes is not None:
         overrides["dataset.classes"] = _classes(classes)
+    if layers is not None:
+        overrides["splits.layers"] = layers.value
+    if candidates is not None:
+        overrides["splits.candidates"] = candidates.value
     s = load_scenario(scenario, overrides)
     result = with_progress("ranking", run_rank, s, with_accuracy=accuracy, top=top)
     paths = write_rank(result)

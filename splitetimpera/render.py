@@ -277,8 +277,10 @@ def show_trained(model: str, record: dict) -> None:
 
 def show_rank(result, paths: dict[str, str]) -> None:
     """The I-SPLIT ranking, its candidates, notes and measured accuracies."""
+    splits = result.scenario.splits
     t = _table(
-        f"I-SPLIT ranking of {result.scenario.model.name} (classes: {result.classes})",
+        f"I-SPLIT ranking of {result.scenario.model.name} (classes: {result.classes}; "
+        f"layers: {splits.layers}; candidates: {splits.candidates})",
         ("rank", "split", "depth", "log10 CUI", "payload fp32", "I-SPLIT", "CDE"),
     )
     for _, r in result.table.sort_values("rank").head(12).iterrows():
@@ -288,7 +290,7 @@ def show_rank(result, paths: dict[str, str]) -> None:
         )  # fmt: skip
     out.print(t)
     out.print(
-        f"I-SPLIT candidates: [bold]{', '.join(result.candidates)}[/bold]; CDE: {', '.join(result.cde) or 'none'}"
+        f"I-SPLIT candidates: [bold]{', '.join(result.candidates) or 'none'}[/bold]; CDE: {', '.join(result.cde) or 'none'}"
     )
     for note in result.notes:
         out.print(f"[yellow]{note}[/yellow]")

@@ -31,7 +31,15 @@ import torch.nn as nn
 
 from ..errors import NotFoundError, SeiError
 
-__all__ = ["SplitPoint", "ModelGraph", "trace", "split_points", "verify_splits", "verify_graph"]
+__all__ = [
+    "SplitPoint",
+    "ModelGraph",
+    "trace",
+    "split_points",
+    "verify_splits",
+    "verify_graph",
+    "module_scopes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +215,7 @@ def _attr(gm: nn.Module, target: str):
     return obj
 
 
-def _scope_of(node: fx.Node) -> list[str]:
+def module_scopes(node: fx.Node) -> list[str]:
     """Module paths enclosing a node, outermost first (the node's own module included)."""
     stack = node.meta.get("nn_module_stack") or {}
     scopes = []
@@ -351,7 +359,7 @@ class ModelGraph:
     def _names(self) -> list[str]:
         """A readable, unique name for the cut after each compute node."""
         compute = self.compute
-        scopes = [_scope_of(n) for n in compute]
+        scopes = [module_scopes(n) for n in compute]
         last_of: dict[str, int] = {}
         for i, sc in enumerate(scopes):
             for s in sc:
