@@ -456,14 +456,13 @@ def _classes(text: str | None):
     return [int(p) if p.lstrip("-").isdigit() else p for p in parts]
 
 
-class Layers(str, Enum):
-    all = "all"
-    reference = "reference"
+def _choices(name: str, *values: str) -> type[Enum]:
+    """A string Enum of typer choices whose values hold dashes (``top-k``)."""
+    return Enum(name, {v.replace("-", "_"): v for v in values}, type=str)
 
 
-class Candidates(str, Enum):
-    top_k = "top-k"
-    local_maxima = "local-maxima"
+Layers = _choices("Layers", "all", "reference")
+Candidates = _choices("Candidates", "top-k", "local-maxima")
 
 
 @app.command()

@@ -76,7 +76,11 @@ def with_progress(title: str, work, *args, transient: bool = True, **kwargs):
         task = bar.add_task(title, total=None, note="")
 
         def tick(done: int, total: int | None, note: str = "") -> None:
-            bar.update(task, completed=done, total=total, note=note)
+            shown = next(t for t in bar.tasks if t.id == task)
+            if done < shown.completed:  # a new round of the work: restart its bar and ETA
+                bar.reset(task, total=total, completed=done, note=note)
+            else:
+                bar.update(task, completed=done, total=total, note=note)
 
         return work(*args, progress=tick, **kwargs)
 

@@ -42,6 +42,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _OUT = (tp.prune_conv_out_channels, tp.prune_linear_out_channels)
+#: Progress units of one pruning round (its scoring, in shares of the criterion's work).
+_ROUND = 1000
 
 
 class PrecomputedImportance(tp.importance.Importance):
@@ -239,6 +241,9 @@ def prune_head(
         seed: seeds the batches drawn for relevance and fine-tuning.
         milestones: intermediate shares to land on exactly on the way to the target;
             ``on_milestone(model, share)`` is called at each (and at the target).
+        progress: called as ``progress(done, total, note)`` through each round: the
+            bar restarts every round and fills as the criterion scores the layers (the
+            bulk of a round's time with SInGE), then fine-tuning follows.
     """
     if (target_flops is None) == (target_params is None):
         raise SeiError("give exactly one of --target-flops and --target-params")
@@ -260,10 +265,10 @@ def prune_head(
         raise SeiError(f"the head at {split!r} has no convolution or linear layer to prune")
     flops0, params0 = head_cost(work, input_shape, split)
     which = 0 if target_flops is not None else 1
+    unit = ("FLOPs", "parameters")[which]
     base = (flops0, params0)[which]
     history: list[dict] = []
     steps = 0
-    estimated = max(1, math.ceil(math.log(1 - target) / math.log(1 - step)))
 
     def cost(m):
         return head_cost(m, input_shape, split)[which]
@@ -284,8 +289,16 @@ def prune_head(
                 (min(relevance_samples, len(train_labels)),),
                 generator=generator,
             )
+            where = f"round {steps + 1}, {1 - current / base:.0%} of the head's {unit} removed"
+
+            def scoring(share: float, layer: str, where=where) -> None:
+                if progress is not None:
+                    progress(round(share * _ROUND), _ROUND, f"{where}: scoring {layer}")
+
+            if progress is not None:
+                progress(0, _ROUND, f"{where}: scoring")
             scores = criterion.scores(
-                work, layers, train_images[idx], train_labels[idx], input_shape
+                work, layers, train_images[idx], train_labels[idx], input_shape, progress=scoring
             )
             count = max(1, math.floor(step * _channels(work, layers)))
             trial = pruned(scores, ignored, count)
@@ -307,6 +320,8 @@ def prune_head(
             work = trial
             current = new
             steps += 1
+            if progress is not None:
+                progress(_ROUND, _ROUND, f"{where}: fine-tuning {finetune_steps} steps")
             finetune(work, train_images, train_labels, finetune_steps, generator)
             record = {
                 "step": steps,
@@ -314,12 +329,6 @@ def prune_head(
                 "channels": _channels(work, layers),
             }
             history.append(record)
-            if progress is not None:
-                progress(
-                    min(steps, estimated),
-                    max(estimated, steps),
-                    f"{record['reduction']:.0%} removed",
-                )
         if on_milestone is not None:
             on_milestone(work, 1 - current / base)
     flops1, params1 = head_cost(work, input_shape, split)
