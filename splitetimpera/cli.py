@@ -556,9 +556,13 @@ def prune(
         float, typer.Option(help="Share of the remaining channels removed per pruning step.")
     ] = 0.05,
     steps: Annotated[
-        int,
-        typer.Option(min=1, help="Integration steps m of the SInGE criterion (cost grows with m)."),
-    ] = 4,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Integration steps m of the SInGE criterion (cost grows with m); by default "
+            "the fewest of 1, 2, 4, ..., 32 whose first round 2m confirms.",
+        ),
+    ] = None,
     samples: Annotated[
         int, typer.Option(min=1, help="Training images each relevance computation sees.")
     ] = 16,
@@ -576,7 +580,7 @@ def prune(
 
     Entwined: score channels, remove a small share, fine-tune, repeat until the head's
     FLOPs (or parameters) drop by the target. SInGE's exact per-neuron path costs m passes
-    of the network after each layer per filter: expect minutes on a CPU.
+    of the network after each layer per filter; a progress bar with ETA follows each round.
     """
     from .pipeline import default_path, load_scenario
     from .pipeline import prune as run_prune

@@ -313,8 +313,10 @@ def show_rank(result, paths: dict[str, str]) -> None:
 
 
 def show_pruned(summary: dict) -> None:
+    m = summary.get("integration_steps")
+    how = f"{summary['criterion']} (m = {m})" if m else summary["criterion"]
     out.print(
-        f"[green]{summary['model']} pruned with {summary['criterion']} at {summary['split']}: head FLOPs "
+        f"[green]{summary['model']} pruned with {how} at {summary['split']}: head FLOPs "
         f"{summary['head_flops_before'] / 1e6:.3g}M -> {summary['head_flops_after'] / 1e6:.3g}M "
         f"({summary['flops_reduction'] * 100:.1f}% removed), accuracy {summary['accuracy_before'] * 100:.2f}% -> "
         f"{summary['accuracy_after'] * 100:.2f}%.[/green]"

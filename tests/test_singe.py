@@ -16,7 +16,13 @@ from typer.testing import CliRunner
 from splitetimpera.cli import app
 from splitetimpera.data.datasets import load_dataset
 from splitetimpera.errors import SeiError
-from splitetimpera.interpret.prune import PrecomputedImportance, head_cost, head_layers, prune_head
+from splitetimpera.interpret.prune import (
+    PrecomputedImportance,
+    _converged,
+    head_cost,
+    head_layers,
+    prune_head,
+)
 from splitetimpera.interpret.singe import (
     L1,
     Random,
@@ -177,6 +183,32 @@ def test_pruning_shows_each_round_scoring_then_fine_tuning():
         assert shares == sorted(shares) and shares[-1] == calls[begin][1] == 1000
         assert all(note.startswith(f"round {k}, ") for _, _, note in calls[begin:end])
         assert "scoring features.0" in calls[begin + 1][2] and "fine-tuning" in calls[end - 1][2]
+
+
+def test_convergence_check_keeps_the_fewest_steps_that_a_finer_run_confirms():
+    # m = 1 and m = 2 would remove different channels, m = 2 and m = 4 the same ones
+    removes = {1: {("a", 0)}, 2: {("b", 0)}, 4: {("b", 0)}, 8: {("b", 0)}}
+    checks: list[dict] = []
+    chosen, scores = _converged(
+        SInGE(steps=None), {"m": 1}, checks, lambda c: {"m": c.steps}, lambda s: removes[s["m"]]
+    )
+    assert chosen.steps == 2 and scores == {"m": 4}  # the finer scores serve the round
+    assert [(c["steps"], c["against"], c["shared"]) for c in checks] == [(1, 2, 0.0), (2, 4, 1.0)]
+    fixed = SInGE(steps=4)
+    assert fixed.refined() is None and _converged(fixed, {}, [], None, None) == (fixed, {})
+
+
+def test_pruning_with_steps_chosen_by_the_convergence_check():
+    loaded = load_model("digits_vgg")
+    train = load_dataset("digits", "train", (3, 32, 32))
+    result = prune_head(loaded.module, (3, 32, 32), "features.3", SInGE(steps=None), train.images,
+                        train.labels, target_flops=0.3, finetune_steps=1, relevance_samples=4,
+                        seed=SEED)  # fmt: skip
+    checks = result.convergence
+    assert checks and checks[0]["steps"] == 1 and checks[0]["against"] == 2
+    last = checks[-1]
+    assert result.integration_steps == (last["steps"] if last["shared"] >= 0.95 else 32)
+    assert 0.3 <= result.flops_reduction
 
 
 def test_signed_singe_is_ablation(tiny):

@@ -19,6 +19,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 _OUT = (tp.prune_conv_out_channels, tp.prune_linear_out_channels)
 #: Progress units of one pruning round (its scoring, in shares of the criterion's work).
 _ROUND = 1000
+#: Share of a round's removals that a finer criterion must confirm (see _converged).
+AGREEMENT = 0.95
 
 
 class PrecomputedImportance(tp.importance.Importance):
@@ -153,6 +156,10 @@ class PruneResult:
     head_params_after: int
     steps: int
     history: list[dict] = field(default_factory=list)
+    #: SInGE's integration steps m, as given or as the convergence check chose them.
+    integration_steps: int | None = None
+    #: The convergence check: each m tried, against 3m (share of removals in common).
+    convergence: list[dict] = field(default_factory=list)
 
     @property
     def flops_reduction(self) -> float:
@@ -197,6 +204,40 @@ def _plan(model, example, layers, ignored, scores, count):
         if count <= 0:
             break
     return graph, [(layer, fn, sorted(idxs)) for layer, fn, n, idxs in chosen.values() if idxs]
+
+
+def _score(model, layers, images, labels, input_shape, progress, criterion: Criterion):
+    return criterion.scores(model, layers, images, labels, input_shape, progress=progress)
+
+
+def _removals(model, example, layers, ignored, count, scores) -> set[tuple[str, int]]:
+    """The (layer, channel) pairs a round would remove with these scores."""
+    _, plan = _plan(model, example, layers, ignored, scores, count)
+    names = {id(m): n for n, m in model.named_modules()}
+    return {(names[id(layer)], i) for layer, _, idxs in plan for i in idxs}
+
+
+def _converged(criterion: Criterion, scores, checks: list[dict], score, removals):
+    """The coarsest criterion whose round a finer one confirms, and the finer scores.
+
+    A finer criterion (SInGE with m doubled) scores the same round; when at least
+    :data:`AGREEMENT` of the channels it would remove are those the coarser one would,
+    the coarser is adequate (and the finer scores serve this round). Else the finer one
+    is checked in turn, up to the criterion's finest.
+    """
+    finer = criterion.refined()
+    while finer is not None:
+        finer_scores = score(finer)
+        coarse, fine = removals(scores), removals(finer_scores)
+        shared = len(coarse & fine) / max(1, len(fine))
+        checks.append({"steps": criterion.steps, "against": finer.steps, "shared": shared})
+        log.info("m = %d against %d: %.0f%% of the removals in common", criterion.steps,
+                 finer.steps, 100 * shared)  # fmt: skip
+        if shared >= AGREEMENT:
+            return criterion, finer_scores
+        criterion, scores = finer, finer_scores
+        finer = criterion.refined()
+    return criterion, scores
 
 
 def _apply(model, example, layers, ignored, scores, count):
@@ -268,6 +309,7 @@ def prune_head(
     unit = ("FLOPs", "parameters")[which]
     base = (flops0, params0)[which]
     history: list[dict] = []
+    checks: list[dict] = []
     steps = 0
 
     def cost(m):
@@ -297,10 +339,15 @@ def prune_head(
 
             if progress is not None:
                 progress(0, _ROUND, f"{where}: scoring")
-            scores = criterion.scores(
-                work, layers, train_images[idx], train_labels[idx], input_shape, progress=scoring
-            )
+            images, labels = train_images[idx], train_labels[idx]
+            scores = criterion.scores(work, layers, images, labels, input_shape, progress=scoring)
             count = max(1, math.floor(step * _channels(work, layers)))
+            if steps == 0:  # the first round checks that the criterion has converged
+                criterion, scores = _converged(
+                    criterion, scores, checks,
+                    partial(_score, work, layers, images, labels, input_shape, scoring),
+                    partial(_removals, work, example, layers, ignored, count),
+                )  # fmt: skip
             trial = pruned(scores, ignored, count)
             if cost(trial) < goal:  # land on the goal: remove only as many channels as needed
                 lo, hi = 1, count
@@ -332,4 +379,7 @@ def prune_head(
         if on_milestone is not None:
             on_milestone(work, 1 - current / base)
     flops1, params1 = head_cost(work, input_shape, split)
-    return PruneResult(work.eval(), flops0, flops1, params0, params1, steps, history)
+    return PruneResult(
+        work.eval(), flops0, flops1, params0, params1, steps, history,
+        getattr(criterion, "steps", None), checks,
+    )  # fmt: skip

@@ -92,6 +92,11 @@ class Criterion(ABC):
         ``progress(share, layer)``, when given, is told the share of the work done.
         """
 
+    def refined(self) -> Criterion | None:
+        """The same criterion computed more finely, for a convergence check; None when
+        there is nothing to refine (see :func:`splitetimpera.interpret.prune.prune_head`)."""
+        return None
+
 
 class L1(Criterion):
     """Magnitude: the L1 norm of each filter's weights."""
@@ -244,19 +249,9 @@ def _point_at(graph: ModelGraph, position: int):
 
 
 class _RemovalPaths:
-    """Every filter's removal path through one layer, walked for all filters at once.
-
-    Copy f of the batch has filter f's output channel scaled by alpha about its bias. Until
-    the first layer that mixes channels, each copy differs from the unscaled network in
-    channel f alone: the per-channel layers there (BatchNorm, activations, pooling) run
-    once on a (B, F, ...) tensor whose channel f is copy f's. At the mixing layer (a
-    convolution or a linear layer) copy f's output is the unscaled output plus the layer
-    applied to channel f's change alone, one grouped convolution for all filters; from
-    there the rest of the network runs on F x B images. The gradient of the copies' summed
-    losses with respect to that (B, F, ...) tensor is, in channel f, copy f's gradient,
-    which is all the weight gradient of filter f needs. The network up to the layer and
-    the unscaled values run once, for every alpha.
-    """
+    """Every filter's removal path through one layer, for all filters at once (see the
+    module's docstring): the values that do not change with alpha are computed here, once;
+    :meth:`weight_grad` walks one alpha."""
 
     def __init__(self, graph: ModelGraph, name: str, images: torch.Tensor, labels: torch.Tensor):
         self.layer = graph.model.get_submodule(name)
@@ -281,16 +276,13 @@ class _RemovalPaths:
         self.batch = images.shape[0]
         self.target = labels.repeat(self.filters)
         bias = self.layer.bias
-        shape = [1, self.filters] + [1] * (self.y.ndim - 2)
-        self.bias = (bias.detach() if bias is not None else torch.zeros(self.filters)).reshape(
-            shape
-        )
+        bias = bias.detach() if bias is not None else torch.zeros(self.filters)
+        self.bias = bias.reshape([1, self.filters] + [1] * (self.y.ndim - 2))
         self.chain, mixing, last = self._walk(graph, node)
         rest = _point_at(graph, graph.compute.index(last))
+        needed = set(rest.crossing) - {last.name} if rest is not None else None
         # the rest must need nothing but the walked value and what crossed at the layer
-        if rest is None or not set(rest.crossing) - {last.name} <= set(point.crossing) - {
-            node.name
-        }:
+        if needed is None or not needed <= set(point.crossing) - {node.name}:
             self.chain, mixing, last, rest = [], [], node, point
         self.mixing = [graph.gm.get_submodule(str(n.target)) if n.op == "call_module" else n
                        for n in mixing]  # fmt: skip
@@ -316,9 +308,9 @@ class _RemovalPaths:
                 continue
             if user.op == "call_module":
                 module = graph.gm.get_submodule(str(user.target))
-                if isinstance(module, nn.Conv2d) and module.groups == 1:
-                    if module.padding_mode == "zeros":
-                        return chain, [user], user
+                convolution = isinstance(module, nn.Conv2d) and module.groups == 1
+                if convolution and module.padding_mode == "zeros":
+                    return chain, [user], user
                 if isinstance(module, nn.Linear) and len(graph.shapes[end.name] or ()) == 1:
                     return chain, [user], user
             if _flattens(graph, user):
@@ -384,17 +376,29 @@ class SInGE(Criterion):
     """Integrated gradient-weight magnitude along each filter's removal path.
 
     Args:
-        steps: m, the points on the path (midpoint rule).
+        steps: m, the points on the path (midpoint rule); None: the fewest of 1, 2, 4,
+            ..., 32 that a convergence check accepts (:meth:`refined` gives the next).
         signed: integrate <W_f, grad> instead of ||W_f * grad||_1 (the ablation identity).
     """
 
     name = "singe"
+    #: The finest m a convergence check tries.
+    MAX_STEPS = 32
 
-    def __init__(self, steps: int = 8, signed: bool = False):
-        if steps < 1:
+    def __init__(self, steps: int | None = 8, signed: bool = False):
+        if steps is not None and steps < 1:
             raise SeiError(f"SInGE needs at least 1 integration step, got {steps}")
-        self.steps = steps
+        self.adaptive = steps is None
+        self.steps = 1 if steps is None else steps
         self.signed = signed
+
+    def refined(self) -> SInGE | None:
+        """m doubled (only when m is not fixed)."""
+        if not self.adaptive or self.steps * 2 > self.MAX_STEPS:
+            return None
+        finer = SInGE(self.steps * 2, self.signed)
+        finer.adaptive = True
+        return finer
 
     def alphas(self) -> list[float]:
         m = self.steps
@@ -424,8 +428,9 @@ class SInGE(Criterion):
 CRITERIA: dict[str, type[Criterion]] = {cls.name: cls for cls in (SInGE, L1, Taylor, Random)}
 
 
-def make_criterion(name: str, *, steps: int = 8, seed: int = 0) -> Criterion:
-    """A criterion by name; an unknown name lists the known ones."""
+def make_criterion(name: str, *, steps: int | None = 8, seed: int = 0) -> Criterion:
+    """A criterion by name; an unknown name lists the known ones. ``steps``: SInGE's m
+    (None: chosen by a convergence check)."""
     if name not in CRITERIA:
         close = difflib.get_close_matches(name, list(CRITERIA), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
