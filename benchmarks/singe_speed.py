@@ -12,7 +12,11 @@ none`` scores them), with the 16 training images a pruning round sees:
   layer's relevance, and the share of the channels that the first pruning round (5 % of
   the channels) removes with m steps that it also removes with 64.
 
+Timing goes to ``results/singe_speed.json``, agreement and convergence (which do not
+depend on the machine's load) to ``results/singe_accuracy.json``; ``--only`` runs one.
+
     python benchmarks/singe_speed.py [--models digits_vgg:none digits_resnet:none] [--repeats 3]
+        [--only timing|accuracy]
 """
 
 from __future__ import annotations
@@ -72,73 +76,83 @@ def removed(model, shape, split, layers, scores) -> set[tuple[str, int]]:
     return {(names[id(layer)], i) for layer, _, idxs in plan for i in idxs}
 
 
+def setup(spec: str, samples: int):
+    name, split = spec.split(":")
+    loaded = load_model(name)
+    model, shape = loaded.module, loaded.input_shape
+    train = load_dataset("digits", "train", shape)
+    gen = torch.Generator().manual_seed(0)
+    idx = torch.randint(0, len(train), (samples,), generator=gen)
+    layers, _ = head_layers(model, shape, split)
+    return name, split, model, shape, train.images[idx], train.labels[idx], layers
+
+
+def timing(spec: str, args) -> dict:
+    """Median scoring seconds of every criterion and of the first implementation."""
+    name, split, model, shape, images, labels, layers = setup(spec, args.samples)
+    runs = {c: make_criterion(c, steps=args.steps) for c in ("l1", "taylor", "random", "singe")}
+    times: dict[str, list[float]] = {c: [] for c in [*runs, "singe_first_implementation"]}
+    for _ in range(args.repeats):  # in turn, so that a change of load touches all alike
+        for c, criterion in runs.items():
+            times[c].append(timed(criterion.scores, model, layers, images, labels, shape)[0])
+        seconds, _ = timed(first_implementation, model, layers, images, labels, shape, args.steps)
+        times["singe_first_implementation"].append(seconds)
+        print(name, {c: round(v[-1], 2) for c, v in times.items()}, flush=True)
+    medians = {c: statistics.median(v) for c, v in times.items()}
+    ratios = [old / new for old, new in zip(times["singe_first_implementation"], times["singe"])]
+    return {
+        "split": split,
+        "layers": layers,
+        "scoring_seconds_median": medians,
+        "times": times,
+        "speedup_over_first_implementation_median": statistics.median(ratios),
+        "singe_over_taylor": medians["singe"] / medians["taylor"],
+    }
+
+
+def accuracy(spec: str, args) -> dict:
+    """Agreement with the first implementation, and the error of m steps against 64."""
+    name, split, model, shape, images, labels, layers = setup(spec, args.samples)
+    m = args.steps
+    agree = {}
+    for label, dtype in (("float32", torch.float32), ("float64", torch.float64)):
+        net, x = copy.deepcopy(model).to(dtype), images.to(dtype)
+        agree[label] = agreement(
+            SInGE(steps=m).scores(net, layers, x, labels, shape),
+            first_implementation(net, layers, x, labels, shape, m),
+        )
+    reference = SInGE(steps=64).scores(model, layers, images, labels, shape)
+    plan64 = removed(model, shape, split, layers, reference)
+    convergence = {}
+    for steps in STEPS:
+        scores = SInGE(steps=steps).scores(model, layers, images, labels, shape)
+        errors = [
+            float((scores[n] - reference[n]).abs().sum() / reference[n].abs().sum()) for n in layers
+        ]
+        plan = removed(model, shape, split, layers, scores)
+        convergence[steps] = {
+            "relative_l1_error_median": statistics.median(errors),
+            "relative_l1_error_max": max(errors),
+            "first_round_removals_shared_with_m64": len(plan & plan64) / len(plan64),
+        }
+        print(name, "m =", steps, convergence[steps], flush=True)
+    return {"split": split, "layers": layers, "agreement": agree, "error_against_m64": convergence}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["digits_vgg:none", "digits_resnet:none"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=4, help="m of the timed SInGE runs")
+    parser.add_argument("--steps", type=int, default=4, help="m of the timed and compared runs")
     parser.add_argument("--samples", type=int, default=16)
+    parser.add_argument("--only", choices=("timing", "accuracy"), default=None)
     args = parser.parse_args()
-    out = {}
-    for spec in args.models:
-        name, split = spec.split(":")
-        loaded = load_model(name)
-        model, shape = loaded.module, loaded.input_shape
-        train = load_dataset("digits", "train", shape)
-        idx = torch.randint(
-            0, len(train), (args.samples,), generator=torch.Generator().manual_seed(0)
-        )
-        images, labels = train.images[idx], train.labels[idx]
-        layers, _ = head_layers(model, shape, split)
-        runs = {c: make_criterion(c, steps=args.steps) for c in ("l1", "taylor", "random", "singe")}
-        times: dict[str, list[float]] = {c: [] for c in [*runs, "singe_first_implementation"]}
-        for _ in range(args.repeats):  # in turn, so that a change of load touches all alike
-            for c, criterion in runs.items():
-                seconds, scores = timed(criterion.scores, model, layers, images, labels, shape)
-                times[c].append(seconds)
-                if c == "singe":
-                    singe = scores
-            seconds, first = timed(
-                first_implementation, model, layers, images, labels, shape, args.steps
-            )
-            times["singe_first_implementation"].append(seconds)
-            print(name, {c: round(v[-1], 2) for c, v in times.items()}, flush=True)
-        medians = {c: statistics.median(v) for c, v in times.items()}
-        double = copy.deepcopy(model).double()
-        x64 = images.double()
-        agree64 = agreement(
-            SInGE(steps=args.steps).scores(double, layers, x64, labels, shape),
-            first_implementation(double, layers, x64, labels, shape, args.steps),
-        )
-        reference = SInGE(steps=64).scores(model, layers, images, labels, shape)
-        plan64 = removed(model, shape, split, layers, reference)
-        convergence = {}
-        for m in STEPS:
-            scores = SInGE(steps=m).scores(model, layers, images, labels, shape)
-            errors = [
-                float((scores[n] - reference[n]).abs().sum() / reference[n].abs().sum())
-                for n in layers
-            ]
-            plan = removed(model, shape, split, layers, scores)
-            convergence[m] = {
-                "relative_l1_error_median": statistics.median(errors),
-                "relative_l1_error_max": max(errors),
-                "first_round_removals_shared_with_m64": len(plan & plan64) / len(plan64),
-            }
-            print(name, "m =", m, convergence[m], flush=True)
-        out[name] = {
-            "split": split,
-            "layers": layers,
-            "scoring_seconds_median": medians,
-            "times": times,
-            "speedup_over_first_implementation": medians["singe_first_implementation"]
-            / medians["singe"],
-            "singe_over_taylor": medians["singe"] / medians["taylor"],
-            "agreement_float32": agreement(singe, first),
-            "agreement_float64": agree64,
-            "error_against_m64": convergence,
-        }
-    write("singe_speed", {"models": out, "settings": vars(args), "machine": machine()})
+    settings = {"settings": vars(args), "machine": machine()}
+    for part, run in (("timing", timing), ("accuracy", accuracy)):
+        if args.only in (None, part):
+            results = {spec.split(":")[0]: run(spec, args) for spec in args.models}
+            name = "singe_speed" if part == "timing" else "singe_accuracy"
+            write(name, {"models": results, **settings})
 
 
 if __name__ == "__main__":
