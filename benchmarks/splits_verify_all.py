@@ -1,6 +1,8 @@
 """`sei splits --verify` on every torchvision classifier: tail(head(x)) == model(x) at
 every split point, random weights, batch 2. Convolutional models at 3x64x64
-(inception_v3 at 96x96), transformers at the 224x224 they require.
+(inception_v3 at 96x96), transformers at the 224x224 they require. Models verified
+before the one-pass check was written (their records have no ``check`` key) ran every
+generated head and tail; ``check: one-pass`` marks the others.
 
 Resumable: models already in the result file are skipped, so the work can be spread
 over several runs and machines (the file records where each model ran).
@@ -42,7 +44,7 @@ def verify(name: str, threads: int) -> dict:
     try:
         diffs = verify_splits(build_architecture(name).eval(), shape)
         return {"model": name, "input": list(shape), "splits": len(diffs), "max_abs_diff": max(diffs.values()),
-                "seconds": time.time() - started, "machine": where}  # fmt: skip
+                "seconds": time.time() - started, "machine": where, "check": "one-pass"}  # fmt: skip
     except Exception as exc:  # a failure is a result here, not a crash
         return {"model": name, "input": list(shape), "error": f"{type(exc).__name__}: {exc}"[:300],
                 "seconds": time.time() - started, "machine": where}  # fmt: skip

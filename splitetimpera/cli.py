@@ -366,29 +366,27 @@ def splits(
     verify: Annotated[
         bool,
         typer.Option(
-            help="Run head then tail on random input for every split and compare with the model."
+            help="Check tail(head(x)) == model(x) at every split on random input (exact, one pass)."
         ),
     ] = False,
     single: Annotated[bool, typer.Option(help="Only splits where one tensor crosses.")] = False,
     json_: JsonOpt = False,
 ):
     """List a model's split points: payload, FLOPs and parameters of head and tail."""
-    from .models.graph import split_points
+    from .models.graph import ModelGraph, verify_graph
     from .models.zoo import load_model
     from .render import print_json, show_splits, with_progress
 
     loaded = load_model(model, weights=weights, input_shape=_shape(input))
-    points = split_points(loaded.module, loaded.input_shape)
+    graph = ModelGraph(loaded.module, loaded.input_shape)
     rows = [
         p.as_dict()
-        for p in points
+        for p in graph.points
         if not single or p.n_tensors == 1 or p.name in ("input", "output")
     ]
     failures = []
     if verify:
-        from .models.graph import verify_splits
-
-        diffs = with_progress("verifying", verify_splits, loaded.module, loaded.input_shape)
+        diffs = with_progress("verifying", verify_graph, graph)
         for row in rows:
             row["max_abs_diff"] = diffs.get(row["split"])
         failures = [
@@ -513,6 +511,15 @@ def _classes(text: str | None):
     return [int(p) if p.lstrip("-").isdigit() else p for p in parts]
 
 
+def _choices(name: str, *values: str) -> type[Enum]:
+    """A string Enum of typer choices whose values hold dashes (``top-k``)."""
+    return Enum(name, {v.replace("-", "_"): v for v in values}, type=str)
+
+
+Layers = _choices("Layers", "all", "reference")
+Candidates = _choices("Candidates", "top-k", "local-maxima")
+
+
 @app.command()
 @handled
 def rank(
@@ -522,6 +529,19 @@ def rank(
     ] = None,
     classes: Annotated[
         str | None, typer.Option(help="Class subset, e.g. 0,3,7 (overrides dataset.classes).")
+    ] = None,
+    layers: Annotated[
+        Layers | None,
+        typer.Option(
+            help="Layers scored: all, or the original I-SPLIT code's (overrides splits.layers)."
+        ),
+    ] = None,
+    candidates: Annotated[
+        Candidates | None,
+        typer.Option(
+            help="Candidate rule: top-k, or the original code's local maxima "
+            "(overrides splits.candidates)."
+        ),
     ] = None,
     accuracy: Annotated[
         bool,
@@ -548,6 +568,10 @@ def rank(
         overrides["dataset.samples"] = samples
     if classes is not None:
         overrides["dataset.classes"] = _classes(classes)
+    if layers is not None:
+        overrides["splits.layers"] = layers.value
+    if candidates is not None:
+        overrides["splits.candidates"] = candidates.value
     s = load_scenario(scenario, overrides)
     prepare_folder(s.results_dir)
     result = with_progress("ranking", run_rank, s, with_accuracy=accuracy, top=top)
@@ -579,9 +603,13 @@ def prune(
         float, typer.Option(help="Share of the remaining channels removed per pruning step.")
     ] = 0.05,
     steps: Annotated[
-        int,
-        typer.Option(min=1, help="Integration steps m of the SInGE criterion (cost grows with m)."),
-    ] = 4,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Integration steps m of the SInGE criterion (cost grows with m); by default "
+            "the fewest of 1, 2, 4, ..., 32 whose first round 2m confirms.",
+        ),
+    ] = None,
     samples: Annotated[
         int, typer.Option(min=1, help="Training images each relevance computation sees.")
     ] = 16,
@@ -599,7 +627,7 @@ def prune(
 
     Entwined: score channels, remove a small share, fine-tune, repeat until the head's
     FLOPs (or parameters) drop by the target. SInGE's exact per-neuron path costs m passes
-    of the network after each layer per filter: expect minutes on a CPU.
+    of the network after each layer per filter; a progress bar with ETA follows each round.
     """
     from .pipeline import default_path, load_scenario
     from .pipeline import prune as run_prune

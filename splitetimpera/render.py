@@ -88,7 +88,11 @@ def with_progress(title: str, work, *args, transient: bool = True, **kwargs):
         task = bar.add_task(title, total=None, note="")
 
         def tick(done: int, total: int | None, note: str = "") -> None:
-            bar.update(task, completed=done, total=total, note=note)
+            shown = next(t for t in bar.tasks if t.id == task)
+            if done < shown.completed:  # a new round of the work: restart its bar and ETA
+                bar.reset(task, total=total, completed=done, note=note)
+            else:
+                bar.update(task, completed=done, total=total, note=note)
 
         return work(*args, progress=tick, **kwargs)
 
@@ -350,8 +354,10 @@ def show_trained(model: str, record: dict) -> None:
 
 def show_rank(result, paths: dict[str, str]) -> None:
     """The I-SPLIT ranking, its candidates, notes and measured accuracies."""
+    splits = result.scenario.splits
     t = _table(
-        f"I-SPLIT ranking of {result.scenario.model.name} (classes: {result.classes})",
+        f"I-SPLIT ranking of {result.scenario.model.name} (classes: {result.classes}; "
+        f"layers: {splits.layers}; candidates: {splits.candidates})",
         ("rank", "split", "depth", "log10 CUI", "payload fp32", "I-SPLIT", "CDE"),
     )
     for _, r in result.table.sort_values("rank").head(12).iterrows():
@@ -361,7 +367,7 @@ def show_rank(result, paths: dict[str, str]) -> None:
         )  # fmt: skip
     out.print(t)
     out.print(
-        f"I-SPLIT candidates: [bold]{', '.join(result.candidates)}[/bold]; CDE: {', '.join(result.cde) or 'none'}"
+        f"I-SPLIT candidates: [bold]{', '.join(result.candidates) or 'none'}[/bold]; CDE: {', '.join(result.cde) or 'none'}"
     )
     for note in result.notes:
         out.print(f"[yellow]{note}[/yellow]")
@@ -380,8 +386,10 @@ def show_rank(result, paths: dict[str, str]) -> None:
 
 
 def show_pruned(summary: dict) -> None:
+    m = summary.get("integration_steps")
+    how = f"{summary['criterion']} (m = {m})" if m else summary["criterion"]
     out.print(
-        f"[green]{summary['model']} pruned with {summary['criterion']} at {summary['split']}: head FLOPs "
+        f"[green]{summary['model']} pruned with {how} at {summary['split']}: head FLOPs "
         f"{summary['head_flops_before'] / 1e6:.3g}M -> {summary['head_flops_after'] / 1e6:.3g}M "
         f"({summary['flops_reduction'] * 100:.1f}% removed), accuracy {summary['accuracy_before'] * 100:.2f}% -> "
         f"{summary['accuracy_after'] * 100:.2f}%.[/green]"

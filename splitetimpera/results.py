@@ -479,6 +479,8 @@ def write_rank(result, folder: Path | None = None) -> dict[str, str]:
             "classes": result.classes,
             "samples": s.dataset.samples,
             "target": s.splits.target,
+            "layers": s.splits.layers,
+            "candidate_rule": s.splits.candidates,
             "top_k": s.splits.top_k,
             "candidates": result.candidates,
             "columns": {"isplit.csv": LAYER_COLUMNS, "accuracy.csv": ACCURACY_COLUMNS},

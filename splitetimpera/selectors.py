@@ -2,8 +2,9 @@
 
 * ``all``: every split point of the model (input and output excluded: RC and LC).
 * ``cde``: the size-based baseline (running minimum of the payload).
-* ``isplit``: I-SPLIT candidates (interior local maxima of log10 CUI, plus top-k) for the
-  scenario's class subset, from the I-SPLIT table passed in.
+* ``isplit``: I-SPLIT candidates for the scenario's class subset and layer set, by its
+  candidate rule (interior local maxima of log10 CUI plus top-k, or the original code's
+  local maxima), from the I-SPLIT table passed in.
 * a list of names: exactly those.
 
 Selectors read tables only: the profile (split names, payloads) and, for ``isplit``, the
@@ -21,7 +22,7 @@ import pandas as pd
 
 from .errors import NotFoundError, SeiError, did_you_mean
 from .profiles import Profile
-from .ranking import cde_candidates, cui_curve, isplit_candidates
+from .ranking import cde_candidates, cui_curve, isplit_candidates, select_layers
 from .store import Registry
 
 __all__ = ["SplitSelector", "SELECTORS", "Selection", "select_splits", "needs_isplit"]
@@ -36,12 +37,18 @@ class Selection:
         classes: ``all`` or the application's class subset.
         top_k: how many top-CUI layers I-SPLIT adds to its local maxima.
         isplit: the per-(layer, class) I-SPLIT sums, when the method needs them.
+        layers: the layers I-SPLIT ranks: ``all`` or ``reference``.
+        candidates: I-SPLIT's candidate rule: ``top-k`` or ``local-maxima``.
+        source: the scenario file, named by errors.
     """
 
     profile: Profile
     classes: object = "all"
     top_k: int = 3
     isplit: pd.DataFrame | None = None
+    layers: str = "all"
+    candidates: str = "top-k"
+    source: str | None = None
 
 
 class SplitSelector(ABC):
@@ -83,8 +90,9 @@ class ISplitSplits(SplitSelector):
     def __call__(self, selection):
         if selection.isplit is None:
             raise SeiError("the isplit selector needs the scenario's I-SPLIT table")
-        curve = cui_curve(selection.isplit, selection.classes)
-        marked = isplit_candidates(curve, selection.top_k)
+        table = select_layers(selection.isplit, selection.layers, selection.source)
+        curve = cui_curve(table, selection.classes)
+        marked = isplit_candidates(curve, selection.top_k, selection.candidates)
         chosen = set(marked.loc[marked["candidate"], "split"])
         return [s for s in selection.profile.splits if s in chosen and s not in ("input", "output")]
 

@@ -40,7 +40,7 @@ __all__ = [
     "store_payload",
 ]
 
-ISPLIT_VERSION = 2  # 2: float64 on small inputs
+ISPLIT_VERSION = 3  # 2: float64 on small inputs; 3: a kind column, float64 channel sums
 
 
 def weights_identity(model: str, weights: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pandas as pd
@@ -76,6 +77,47 @@ def test_class_subsets_and_accuracy_table(write_scenario, tmp_path):
     assert every.exit_code == 0, every.output
     # (rich wraps long paths anywhere: compare without whitespace)
     assert "accuracy.csvignored:measuredforanothermodel" in "".join(every.output.split())
+
+
+def test_reference_layers_and_rule_from_flags_and_scenario_keys(write_scenario, tmp_path):
+    text = SCENARIO.replace("testhw", "amd-epyc-2t")
+    path = write_scenario(text)
+    args = ["rank", str(path), "--layers", "reference", "--candidates", "local-maxima", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["layer_set"] == "reference" and data["candidate_rule"] == "local-maxima"
+    table = pd.read_csv(tmp_path / "results" / "ranked" / "isplit.csv")
+    assert table["split"].tolist() == [
+        "features.0", "features.3", "features.6", "features.7", "features.10",
+        "features.13", "features.14", "features.17", "features",
+    ]  # fmt: skip
+    assert set(table["kind"]) == {"conv", "pool"} and not table["top_k"].any()
+    assert data["candidates"] == table[table["isplit_candidate"]].sort_values("rank")["split"].tolist()
+    assert data["candidates"] and "classifier.1" not in data["candidates"]
+    # the same keys in the scenario: the simulator splits at exactly those candidates
+    keys = "top_k: 2, layers: reference, candidates: local-maxima,"
+    sim_path = write_scenario(text.replace("top_k: 2,", keys), "keys.yaml")
+    sim = runner.invoke(app, ["simulate", str(sim_path), "--json", "--no-report"])
+    assert sim.exit_code == 0, sim.output
+    rows = json.loads(sim.stdout)["summary"]
+    assert {r["split"] for r in rows if r["mode"] == "SC"} == set(data["candidates"])
+
+
+def test_reference_layers_undefined_exits_2_naming_the_file_and_key(write_scenario, monkeypatch):
+    rank_module = importlib.import_module("splitetimpera.pipeline.rank")  # not the function
+
+    def no_reference_layer(scenario, progress=None):
+        rows = {"split": ["fc"], "depth": [1], "kind": ["classifier"], "label": ["0"],
+                "score_sum": [1.0], "count": [1]}  # fmt: skip
+        return pd.DataFrame(rows)
+
+    monkeypatch.setattr(rank_module, "isplit_for", no_reference_layer)
+    path = write_scenario(SCENARIO)
+    result = runner.invoke(app, ["rank", str(path), "--layers", "reference"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().count("\n") == 0
+    assert f"{path}: splits.layers: reference layers are not defined" in result.stderr
 
 
 @pytest.mark.parametrize(

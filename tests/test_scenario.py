@@ -137,6 +137,13 @@ BROKEN = [
         "no split 'features.99'",
     ),
     ({"splits.top_k": 0}, (), "splits.top_k", "must be > 0"),
+    ({"splits.layers": "conv"}, (), "splits.layers", "'conv' is not allowed; allowed: all, reference"),
+    (
+        {"splits.candidates": "maxima"},
+        (),
+        "splits.candidates",
+        "allowed: top-k, local-maxima (did you mean 'local-maxima'?)",
+    ),
     ({"dataset.classes": [12]}, (), "dataset.classes", "not a digits class"),
     ({"dataset.classes": []}, (), "dataset.classes", "empty class subset"),
     ({"dataset.samples": 0}, (), "dataset.samples", "must be > 0"),

@@ -23,7 +23,8 @@ def _isplit(values: dict[str, float]) -> pd.DataFrame:
     for depth, (split, cui) in enumerate(values.items(), start=1):
         for label in ("0", "1"):
             rows.append(
-                {"split": split, "depth": depth, "label": label, "score_sum": cui * 5, "count": 5}
+                {"split": split, "depth": depth, "kind": "other", "label": label,
+                 "score_sum": cui * 5, "count": 5}  # fmt: skip
             )
     return pd.DataFrame(rows)
 

@@ -16,9 +16,23 @@ from typer.testing import CliRunner
 from splitetimpera.cli import app
 from splitetimpera.data.datasets import load_dataset
 from splitetimpera.errors import SeiError
-from splitetimpera.interpret.prune import PrecomputedImportance, head_cost, head_layers, prune_head
-from splitetimpera.interpret.singe import L1, Random, SInGE, Taylor, make_criterion
-from splitetimpera.models.graph import verify_splits
+from splitetimpera.interpret.prune import (
+    PrecomputedImportance,
+    _converged,
+    head_cost,
+    head_layers,
+    prune_head,
+)
+from splitetimpera.interpret.singe import (
+    L1,
+    Random,
+    SInGE,
+    Taylor,
+    _no_inplace,
+    _weight_grad,
+    make_criterion,
+)
+from splitetimpera.models.graph import ModelGraph, verify_splits
 from splitetimpera.models.zoo import load_model, save_pruned
 
 from .conftest import SEED
@@ -59,6 +73,52 @@ def _loss_with(model, x, y, layer: str, f: int, alpha: float) -> tuple[torch.Ten
     return loss.detach(), g
 
 
+def singe_by_masked_copies(model, name, images, labels, input_shape, steps: int):
+    """SInGE as first implemented (the oracle of the faster one): copy f of the batch has
+    channel f of the layer's output scaled, the whole rest of the network runs on every
+    copy, and the weight gradient is taken from all copies with every channel but the
+    walked one masked out."""
+    work = _no_inplace(model)
+    graph = ModelGraph(work, input_shape)
+    position = next(
+        i for i, n in enumerate(graph.compute) if n.meta.get("qualname", n.target) == name
+    )
+    point = next(p for p in graph.points if p.position == position)
+    own = point.crossing.index(graph.compute[position].name)
+    layer, batch = work.get_submodule(name), images.shape[0]
+    captured = {}
+
+    def keep_input(module, inputs, output) -> None:  # a hook that returns a value replaces it
+        captured["x"] = inputs[0].detach()
+
+    handle = layer.register_forward_hook(keep_input)
+    with torch.no_grad():
+        crossing = graph.head(point.name)(images)
+    handle.remove()
+    crossing = crossing if isinstance(crossing, tuple) else (crossing,)
+    filters = layer.weight.shape[0]
+    x_in = captured["x"].repeat(filters, *([1] * (captured["x"].ndim - 1)))
+    reps = [c.repeat(filters, *([1] * (c.ndim - 1))) for c in crossing]
+    y = reps[own]
+    bias = layer.bias.detach() if layer.bias is not None else torch.zeros(filters)
+    owner = torch.arange(filters).repeat_interleave(batch)
+    mask = F.one_hot(owner, filters).to(y.dtype).reshape(filters * batch, filters, *([1] * (y.ndim - 2)))
+    total = torch.zeros(filters, dtype=torch.float64)
+    for s in range(1, steps + 1):
+        alpha = 1.0 - (s - 0.5) / steps
+        scale = 1.0 - (1.0 - alpha) * mask
+        scaled = (scale * y + (1 - scale) * bias.reshape(1, filters, *([1] * (y.ndim - 2))))
+        scaled.requires_grad_(True)
+        inputs = list(reps)
+        inputs[own] = scaled
+        logits = graph.tail(point.name)(tuple(inputs) if len(inputs) > 1 else inputs[0])
+        loss = F.cross_entropy(logits, labels.repeat(filters), reduction="sum") / batch
+        (grad_y,) = torch.autograd.grad(loss, scaled)
+        grad_w = _weight_grad(layer, x_in, grad_y * mask)
+        total += (layer.weight.detach() * grad_w).abs().flatten(1).sum(1).double()
+    return total / steps
+
+
 @pytest.mark.parametrize("layer", ["conv", "fc"])
 def test_singe_equals_a_direct_computation(tiny, layer):
     model, x, y = tiny
@@ -72,6 +132,83 @@ def test_singe_equals_a_direct_computation(tiny, layer):
             _, g = _loss_with(model, x, y, layer, f, alpha)
             total += float((weight[f] * g[f]).abs().sum())
         assert float(got[f]) == pytest.approx(total / m, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("model_name", "chosen"),
+    [
+        # conv -> BN -> ReLU -> conv, the last conv before the flatten and linear, and a
+        # linear layer: the per-channel segment and each mixing layer
+        ("digits_vgg", None),
+        # the stem (its output feeds a block and its skip), a block's convolutions and its
+        # downsampling convolution (before the addition)
+        ("digits_resnet", None),
+        # depthwise convolutions in the per-channel segment, and inverted residuals
+        ("digits_mobilenet", ["features.1.conv.0.0", "features.2.conv.0.0", "features.3.conv.2"]),
+    ],
+)
+def test_singe_equals_its_first_implementation(model_name, chosen):
+    model = load_model(model_name).module
+    data = load_dataset("digits", "train", (3, 32, 32)).subset(samples=3, seed=SEED)
+    layers = chosen or head_layers(model, (3, 32, 32), "none")[0]
+    for dtype, rel in ((torch.float64, 1e-9), (torch.float32, 1e-5)):
+        m, x = copy.deepcopy(model).to(dtype), data.images.to(dtype)
+        got = SInGE(steps=2).scores(m, layers, x, data.labels, (3, 32, 32))
+        for name in layers:
+            expected = singe_by_masked_copies(m, name, x, data.labels, (3, 32, 32), 2)
+            assert (got[name] - expected).abs().max() <= rel * expected.abs().max(), (name, dtype)
+
+
+def test_singe_reports_its_progress(tiny):
+    model, x, y = tiny
+    seen = []
+    SInGE(steps=3).scores(model, ["conv", "fc"], x, y, (2, 5, 5), progress=lambda s, n: seen.append((s, n)))
+    assert len(seen) == 6 and seen[-1] == (pytest.approx(1.0), "fc")
+    assert [s for s, _ in seen] == sorted(s for s, _ in seen)
+
+
+def test_pruning_shows_each_round_scoring_then_fine_tuning():
+    loaded = load_model("digits_vgg")
+    train = load_dataset("digits", "train", (3, 32, 32))
+    calls = []
+    result = prune_head(
+        loaded.module, (3, 32, 32), "features.3", SInGE(steps=1), train.images, train.labels,
+        target_flops=0.3, finetune_steps=1, relevance_samples=2, seed=SEED,
+        progress=lambda done, total, note: calls.append((done, total, note)),
+    )  # fmt: skip
+    starts = [i for i, (done, _, note) in enumerate(calls) if done == 0]
+    assert len(starts) == result.steps >= 2  # one bar per round, restarted from 0
+    for k, (begin, end) in enumerate(zip(starts, [*starts[1:], len(calls)]), start=1):
+        shares = [done for done, _, _ in calls[begin:end]]
+        assert shares == sorted(shares) and shares[-1] == calls[begin][1] == 1000
+        assert all(note.startswith(f"round {k}, ") for _, _, note in calls[begin:end])
+        assert "scoring features.0" in calls[begin + 1][2] and "fine-tuning" in calls[end - 1][2]
+
+
+def test_convergence_check_keeps_the_fewest_steps_that_a_finer_run_confirms():
+    # m = 1 and m = 2 would remove different channels, m = 2 and m = 4 the same ones
+    removes = {1: {("a", 0)}, 2: {("b", 0)}, 4: {("b", 0)}, 8: {("b", 0)}}
+    checks: list[dict] = []
+    chosen, scores = _converged(
+        SInGE(steps=None), {"m": 1}, checks, lambda c: {"m": c.steps}, lambda s: removes[s["m"]]
+    )
+    assert chosen.steps == 2 and scores == {"m": 4}  # the finer scores serve the round
+    assert [(c["steps"], c["against"], c["shared"]) for c in checks] == [(1, 2, 0.0), (2, 4, 1.0)]
+    fixed = SInGE(steps=4)
+    assert fixed.refined() is None and _converged(fixed, {}, [], None, None) == (fixed, {})
+
+
+def test_pruning_with_steps_chosen_by_the_convergence_check():
+    loaded = load_model("digits_vgg")
+    train = load_dataset("digits", "train", (3, 32, 32))
+    result = prune_head(loaded.module, (3, 32, 32), "features.3", SInGE(steps=None), train.images,
+                        train.labels, target_flops=0.3, finetune_steps=1, relevance_samples=4,
+                        seed=SEED)  # fmt: skip
+    checks = result.convergence
+    assert checks and checks[0]["steps"] == 1 and checks[0]["against"] == 2
+    last = checks[-1]
+    assert result.integration_steps == (last["steps"] if last["shared"] >= 0.95 else 32)
+    assert 0.3 <= result.flops_reduction
 
 
 def test_signed_singe_is_ablation(tiny):

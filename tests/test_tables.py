@@ -26,7 +26,7 @@ def test_shipped_scenarios_find_their_shipped_tables(monkeypatch):
         key = isplit_key(scenario)
         assert shipped_isplit_path(key).is_file(), name
         table = find_isplit_table(scenario)
-        assert set(table.columns) == {"split", "depth", "label", "score_sum", "count"}
+        assert set(table.columns) == {"split", "depth", "kind", "label", "score_sum", "count"}
         assert table["count"].sum() > 0
 
 

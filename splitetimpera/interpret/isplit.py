@@ -29,17 +29,23 @@ import pandas as pd
 import torch
 import torch.fx as fx
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..data.datasets import ImageData
-from ..models.graph import ModelGraph
+from ..models.graph import ModelGraph, module_scopes
+from ..ranking import CUI_COLUMNS
 
-__all__ = ["cui_sums", "image_scores", "score_from"]
+__all__ = ["cui_sums", "image_scores", "score_from", "layer_kinds"]
 
 _OUT_OF_PLACE = {
     operator.iadd: operator.add,
     operator.imul: operator.mul,
     operator.isub: operator.sub,
 }
+
+
+#: Elements of a layer's map promoted to float64 at once in :func:`score_from` (32 MB).
+_PROMOTED_ELEMENTS = 1 << 22
 
 
 def score_from(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
@@ -58,14 +64,23 @@ def score_from(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor
     if a.ndim == 1:
         a, g = a.reshape(batch, 1), g.reshape(batch, 1)
     alpha = g.reshape(batch, channels, -1).mean(dim=2) if g.ndim > 2 else g  # (B, K)
-    # the channel sum in the tensors' own precision (a batched matrix-vector product);
-    # only the small (B, HW) map is promoted: full-size float64 copies would dominate.
-    # A channels-last map is read as (B, HW, K) so that no copy is made.
+    alpha = alpha.to(torch.float64)
+    # The channel sum (a batched matrix-vector product) accumulates in float64: in float32
+    # its rounding, amplified by the cancellation between channels, reaches 1e-4 relative
+    # and can reorder layers of nearly equal CUI. A few images at a time are promoted, so
+    # that the float64 copy stays small. A channels-last map is read as (B, HW, K).
     if a.ndim == 4 and a.is_contiguous(memory_format=torch.channels_last):
-        cam = torch.einsum("bk,bnk->bn", alpha, a.permute(0, 2, 3, 1).reshape(batch, -1, channels))
+        maps, spec = a.permute(0, 2, 3, 1).reshape(batch, -1, channels), "bk,bnk->bn"
     else:
-        cam = torch.einsum("bk,bkn->bn", alpha, a.reshape(batch, channels, -1))
-    return torch.relu(cam.to(torch.float64) / channels).mean(dim=1)
+        maps, spec = a.reshape(batch, channels, -1), "bk,bkn->bn"
+    step = max(1, _PROMOTED_ELEMENTS // max(1, maps[0].numel()))
+    cam = torch.cat(
+        [
+            torch.einsum(spec, alpha[i : i + step], maps[i : i + step].to(torch.float64))
+            for i in range(0, batch, step)
+        ]
+    )
+    return torch.relu(cam / channels).mean(dim=1)
 
 
 def _precision(shape, precision: str) -> torch.dtype:
@@ -153,6 +168,90 @@ class _HookedRun(fx.Interpreter):
         return result
 
 
+_CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
+_POOL_FUNCTIONS = {F.max_pool1d, F.max_pool2d, F.max_pool3d, F.avg_pool1d, F.avg_pool2d,
+                   F.avg_pool3d}  # fmt: skip
+
+
+def layer_kinds(graph: ModelGraph) -> dict[str, str]:
+    """The kind of the layer at each split point: what the original I-SPLIT scores.
+
+    The original code scores, in a VGG, the outputs of the layers of ``features`` that are
+    convolutions (before their BatchNorm and ReLU) or pooling layers, and in a ResNet the
+    stem's convolution and max-pooling and the output of every residual block; never the
+    classifier. Generalised to any traced model, in forward order:
+
+    * ``classifier``: from the first layer of the root's child module that holds the
+      model's last convolution or linear layer (``classifier``, ``fc``, ``heads``) to the
+      end;
+    * ``block``: the end of a residual block, i.e. of a module (not a leaf) inside which
+      some cut carries two or more tensors (a skip connection);
+    * ``conv``: a convolution's output, and ``pool``: a fixed-window pooling layer's
+      output (max or average; adaptive pooling is not one), where one tensor crosses;
+    * ``other``: everything else (BatchNorm, activations, dropout, flatten, adaptive
+      pooling, the inside of residual blocks).
+
+    ``conv``, ``pool`` and ``block`` make the reference layer set.
+
+    Returns:
+        Split point name -> kind, for every split point but ``input`` and ``output``.
+    """
+    compute = graph.compute
+    scopes = [module_scopes(n) for n in compute]
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for i, scope in enumerate(scopes):
+        for s in scope:
+            first.setdefault(s, i)
+            last[s] = i
+    learned = [
+        i
+        for i, n in enumerate(compute)
+        if isinstance(_module(graph, n), (*_CONVOLUTIONS, nn.Linear))
+    ]
+    classifier = len(compute)
+    if learned and scopes[learned[-1]]:
+        classifier = first[scopes[learned[-1]][0]]
+    wide = [p.position for p in graph.points if p.n_tensors > 1]
+    blocks = {
+        last[s]
+        for s in first
+        if _has_children(graph, s) and any(first[s] <= w < last[s] for w in wide)
+    }
+    kinds: dict[str, str] = {}
+    for p in graph.points:
+        if p.name in ("input", "output"):
+            continue
+        node = compute[p.position]
+        module = _module(graph, node)
+        if p.position >= classifier:
+            kinds[p.name] = "classifier"
+        elif p.n_tensors > 1:
+            kinds[p.name] = "other"
+        elif p.position in blocks:
+            kinds[p.name] = "block"
+        elif isinstance(module, _CONVOLUTIONS):
+            kinds[p.name] = "conv"
+        elif isinstance(module, _POOLS) or node.target in _POOL_FUNCTIONS:
+            kinds[p.name] = "pool"
+        else:
+            kinds[p.name] = "other"
+    return kinds
+
+
+def _module(graph: ModelGraph, node: fx.Node) -> nn.Module | None:
+    return graph.gm.get_submodule(str(node.target)) if node.op == "call_module" else None
+
+
+def _has_children(graph: ModelGraph, path: str) -> bool:
+    try:
+        module = graph.model.get_submodule(path)
+    except AttributeError:
+        return False
+    return next(iter(module.children()), None) is not None
+
+
 def cui_sums(
     model: nn.Module,
     data: ImageData,
@@ -187,6 +286,7 @@ def cui_sums(
     gm = _no_inplace(graph, dtype)
     points = [p for p in graph.points if p.name not in ("input", "output")]
     layers = {graph.compute[p.position].name: i for i, p in enumerate(points)}
+    kinds = layer_kinds(graph)
     n_classes = len(data.classes)
     sums = np.zeros((len(points), n_classes))
     counts = np.zeros(n_classes, dtype=np.int64)
@@ -221,12 +321,13 @@ def cui_sums(
                     {
                         "split": p.name,
                         "depth": p.depth,
+                        "kind": kinds[p.name],
                         "label": data.classes[c],
                         "score_sum": sums[i, c],
                         "count": int(counts[c]),
                     }
                 )
-    return pd.DataFrame(rows, columns=["split", "depth", "label", "score_sum", "count"])
+    return pd.DataFrame(rows, columns=list(CUI_COLUMNS))
 
 
 def image_scores(

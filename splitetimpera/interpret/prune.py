@@ -19,6 +19,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -42,6 +43,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _OUT = (tp.prune_conv_out_channels, tp.prune_linear_out_channels)
+#: Progress units of one pruning round (its scoring, in shares of the criterion's work).
+_ROUND = 1000
+#: Share of a round's removals that a finer criterion must confirm (see _converged).
+AGREEMENT = 0.95
 
 
 class PrecomputedImportance(tp.importance.Importance):
@@ -151,6 +156,10 @@ class PruneResult:
     head_params_after: int
     steps: int
     history: list[dict] = field(default_factory=list)
+    #: SInGE's integration steps m, as given or as the convergence check chose them.
+    integration_steps: int | None = None
+    #: The convergence check: each m tried, against 3m (share of removals in common).
+    convergence: list[dict] = field(default_factory=list)
 
     @property
     def flops_reduction(self) -> float:
@@ -197,6 +206,40 @@ def _plan(model, example, layers, ignored, scores, count):
     return graph, [(layer, fn, sorted(idxs)) for layer, fn, n, idxs in chosen.values() if idxs]
 
 
+def _score(model, layers, images, labels, input_shape, progress, criterion: Criterion):
+    return criterion.scores(model, layers, images, labels, input_shape, progress=progress)
+
+
+def _removals(model, example, layers, ignored, count, scores) -> set[tuple[str, int]]:
+    """The (layer, channel) pairs a round would remove with these scores."""
+    _, plan = _plan(model, example, layers, ignored, scores, count)
+    names = {id(m): n for n, m in model.named_modules()}
+    return {(names[id(layer)], i) for layer, _, idxs in plan for i in idxs}
+
+
+def _converged(criterion: Criterion, scores, checks: list[dict], score, removals):
+    """The coarsest criterion whose round a finer one confirms, and the finer scores.
+
+    A finer criterion (SInGE with m doubled) scores the same round; when at least
+    :data:`AGREEMENT` of the channels it would remove are those the coarser one would,
+    the coarser is adequate (and the finer scores serve this round). Else the finer one
+    is checked in turn, up to the criterion's finest.
+    """
+    finer = criterion.refined()
+    while finer is not None:
+        finer_scores = score(finer)
+        coarse, fine = removals(scores), removals(finer_scores)
+        shared = len(coarse & fine) / max(1, len(fine))
+        checks.append({"steps": criterion.steps, "against": finer.steps, "shared": shared})
+        log.info("m = %d against %d: %.0f%% of the removals in common", criterion.steps,
+                 finer.steps, 100 * shared)  # fmt: skip
+        if shared >= AGREEMENT:
+            return criterion, finer_scores
+        criterion, scores = finer, finer_scores
+        finer = criterion.refined()
+    return criterion, scores
+
+
 def _apply(model, example, layers, ignored, scores, count):
     graph, plan = _plan(model, example, layers, ignored, scores, count)
     for layer, fn, idxs in plan:
@@ -239,6 +282,9 @@ def prune_head(
         seed: seeds the batches drawn for relevance and fine-tuning.
         milestones: intermediate shares to land on exactly on the way to the target;
             ``on_milestone(model, share)`` is called at each (and at the target).
+        progress: called as ``progress(done, total, note)`` through each round: the
+            bar restarts every round and fills as the criterion scores the layers (the
+            bulk of a round's time with SInGE), then fine-tuning follows.
     """
     if (target_flops is None) == (target_params is None):
         raise SeiError("give exactly one of --target-flops and --target-params")
@@ -260,10 +306,11 @@ def prune_head(
         raise SeiError(f"the head at {split!r} has no convolution or linear layer to prune")
     flops0, params0 = head_cost(work, input_shape, split)
     which = 0 if target_flops is not None else 1
+    unit = ("FLOPs", "parameters")[which]
     base = (flops0, params0)[which]
     history: list[dict] = []
+    checks: list[dict] = []
     steps = 0
-    estimated = max(1, math.ceil(math.log(1 - target) / math.log(1 - step)))
 
     def cost(m):
         return head_cost(m, input_shape, split)[which]
@@ -284,10 +331,23 @@ def prune_head(
                 (min(relevance_samples, len(train_labels)),),
                 generator=generator,
             )
-            scores = criterion.scores(
-                work, layers, train_images[idx], train_labels[idx], input_shape
-            )
+            where = f"round {steps + 1}, {1 - current / base:.0%} of the head's {unit} removed"
+
+            def scoring(share: float, layer: str, where=where) -> None:
+                if progress is not None:
+                    progress(round(share * _ROUND), _ROUND, f"{where}: scoring {layer}")
+
+            if progress is not None:
+                progress(0, _ROUND, f"{where}: scoring")
+            images, labels = train_images[idx], train_labels[idx]
+            scores = criterion.scores(work, layers, images, labels, input_shape, progress=scoring)
             count = max(1, math.floor(step * _channels(work, layers)))
+            if steps == 0:  # the first round checks that the criterion has converged
+                criterion, scores = _converged(
+                    criterion, scores, checks,
+                    partial(_score, work, layers, images, labels, input_shape, scoring),
+                    partial(_removals, work, example, layers, ignored, count),
+                )  # fmt: skip
             trial = pruned(scores, ignored, count)
             if cost(trial) < goal:  # land on the goal: remove only as many channels as needed
                 lo, hi = 1, count
@@ -307,6 +367,8 @@ def prune_head(
             work = trial
             current = new
             steps += 1
+            if progress is not None:
+                progress(_ROUND, _ROUND, f"{where}: fine-tuning {finetune_steps} steps")
             finetune(work, train_images, train_labels, finetune_steps, generator)
             record = {
                 "step": steps,
@@ -314,13 +376,10 @@ def prune_head(
                 "channels": _channels(work, layers),
             }
             history.append(record)
-            if progress is not None:
-                progress(
-                    min(steps, estimated),
-                    max(estimated, steps),
-                    f"{record['reduction']:.0%} removed",
-                )
         if on_milestone is not None:
             on_milestone(work, 1 - current / base)
     flops1, params1 = head_cost(work, input_shape, split)
-    return PruneResult(work.eval(), flops0, flops1, params0, params1, steps, history)
+    return PruneResult(
+        work.eval(), flops0, flops1, params0, params1, steps, history,
+        getattr(criterion, "steps", None), checks,
+    )  # fmt: skip

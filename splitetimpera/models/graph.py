@@ -31,7 +31,15 @@ import torch.nn as nn
 
 from ..errors import NotFoundError, SeiError, did_you_mean
 
-__all__ = ["SplitPoint", "ModelGraph", "trace", "split_points", "verify_splits"]
+__all__ = [
+    "SplitPoint",
+    "ModelGraph",
+    "trace",
+    "split_points",
+    "verify_splits",
+    "verify_graph",
+    "module_scopes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +215,7 @@ def _attr(gm: nn.Module, target: str):
     return obj
 
 
-def _scope_of(node: fx.Node) -> list[str]:
+def module_scopes(node: fx.Node) -> list[str]:
     """Module paths enclosing a node, outermost first (the node's own module included)."""
     stack = node.meta.get("nn_module_stack") or {}
     scopes = []
@@ -352,7 +360,7 @@ class ModelGraph:
     def _names(self) -> list[str]:
         """A readable, unique name for the cut after each compute node."""
         compute = self.compute
-        scopes = [_scope_of(n) for n in compute]
+        scopes = [module_scopes(n) for n in compute]
         last_of: dict[str, int] = {}
         for i, sc in enumerate(scopes):
             for s in sc:
@@ -526,17 +534,188 @@ def verify_splits(
     input_shape: tuple[int, int, int],
     progress: Callable[[int, int, str], None] | None = None,
     seed: int = 0,
+    modules: bool = False,
 ) -> dict[str, float]:
-    """Largest |tail(head(x)) - model(x)| per split on random input (batch 2)."""
-    graph = ModelGraph(model, input_shape)
+    """Largest |tail(head(x)) - model(x)| per split on random input (batch 2).
+
+    See :func:`verify_graph`.
+    """
+    return verify_graph(ModelGraph(model, input_shape), progress, seed, modules)
+
+
+def verify_graph(
+    graph: ModelGraph,
+    progress: Callable[[int, int, str], None] | None = None,
+    seed: int = 0,
+    modules: bool = False,
+) -> dict[str, float]:
+    """Largest |tail(head(x)) - model(x)| per split of ``graph``, on random input (batch 2).
+
+    The default check takes one forward pass of the traced graph and keeps, at every cut,
+    the values that cross it as they stand there (in-place operations included). From the
+    values crossing one cut alone, the nodes up to the next cut run again, as that cut's
+    tail would run them, and must give exactly (bitwise) the values crossing the next
+    cut; the last cut's values give the output, which is compared with the model's. A
+    split whose values do not carry on exactly runs its whole rest from its own values
+    and reports that output's difference; one whose rest needs a value that does not
+    cross reports infinity (and the splits before it, whose own values may hold what it
+    lacks, run their whole rest). This is exact: a tail whose first steps reproduce the
+    next cut's values runs, from there on, the same operations on the same values as the
+    next cut's tail. It costs about two forward passes however many splits there are.
+    It runs the graph's nodes, not the Python code generated for each head and tail.
+
+    ``modules=True`` generates and runs every split's head and tail modules instead (the
+    check of the code generation too): a forward pass and two code generations per split.
+    """
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(2, *input_shape, generator=gen)
-    out: dict[str, float] = {}
+    x = torch.randn(2, *graph.input_shape, generator=gen)
     with torch.no_grad():
-        reference = model(x.clone())
-        for i, p in enumerate(graph.points):
-            result = graph.tail(p.name)(graph.head(p.name)(x.clone()))
-            out[p.name] = float((result - reference).abs().max())
-            if progress is not None:
-                progress(i + 1, len(graph.points), p.name)
+        reference = graph.model(x.clone())
+        if modules:
+            return _verify_modules(graph, x, reference, progress)
+        return _CutChecker(graph, reference, progress).check(x)
+
+
+def _verify_modules(graph: ModelGraph, x, reference, progress) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for i, p in enumerate(graph.points):
+        result = graph.tail(p.name)(graph.head(p.name)(x.clone()))
+        out[p.name] = float((result - reference).abs().max())
+        if progress is not None:
+            progress(i + 1, len(graph.points), p.name)
     return out
+
+
+def _snapshot(value):
+    """A copy of ``value`` that later in-place operations cannot change."""
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_snapshot(v) for v in value)
+    return value
+
+
+def _same(a, b) -> bool:
+    """Bitwise equality of two values (tensors, or containers of them, or plain values)."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and torch.equal(a, b)
+        )
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(u, v) for u, v in zip(a, b))
+    return bool(a == b)
+
+
+class _CutChecker(fx.Interpreter):
+    """One forward pass that checks, cut after cut, that each cut's values alone carry the
+    computation on to the next cut's values (see :func:`verify_graph`)."""
+
+    def __init__(self, graph: ModelGraph, reference, progress):
+        super().__init__(graph.gm)
+        self.model_graph = graph  # (fx.Interpreter owns self.graph)
+        self.reference = reference
+        self.progress = progress
+        self.nodes = {n.name: n for n in graph.gm.graph.nodes}
+        self.at_position = {p.position: p for p in graph.points}
+        self.position = {n.name: i for i, n in enumerate(graph.compute)}
+        self.free: dict[str, object] = {}  # input-independent values: tails recompute them
+        self.runner = fx.Interpreter(graph.gm, garbage_collect_values=False)
+        self.previous: tuple[SplitPoint, dict] | None = None
+        self.status: dict[str, float | None] = {}  # None: carries on to the next cut
+        self.whole: set[str] = set()  # second pass: splits whose whole rest runs
+
+    def check(self, x: torch.Tensor) -> dict[str, float]:
+        output = self.run(x.clone())
+        final = float((output - self.reference).abs().max())
+        # A split that carries on to one whose tail cannot run may still run itself (its
+        # own values may hold what the later cut lacks): run its whole rest.
+        self.whole = self._chained_to_failures()
+        if self.whole:
+            self.previous = None
+            self.run(x.clone())
+        out: dict[str, float] = {}
+        for p in reversed(self.model_graph.points):
+            found = self.status.get(p.name)
+            final = final if found is None else found
+            out[p.name] = final
+        return {p.name: out[p.name] for p in self.model_graph.points}
+
+    def _chained_to_failures(self) -> set[str]:
+        chained, failing = set(), False
+        for p in reversed(self.model_graph.points):
+            found = self.status.get(p.name)
+            if found is None:
+                if failing:
+                    chained.add(p.name)
+            else:
+                failing = math.isinf(found)
+        return chained
+
+    def run_node(self, n: fx.Node):
+        result = super().run_node(n)
+        if n.op == "placeholder":
+            self._cut(self.model_graph.points[0], n, result)
+        elif n.name not in self.model_graph.dependent:
+            self.free[n.name] = result
+        elif n.op != "output" and self.position[n.name] in self.at_position:
+            self._cut(self.at_position[self.position[n.name]], n, result)
+        return result
+
+    def _cut(self, point: SplitPoint, node: fx.Node, result) -> None:
+        """At ``point``: its crossing values now; check the previous cut carries on to them."""
+        values = {
+            c: _snapshot(result if c == node.name else self.env[self.nodes[c]])
+            for c in point.crossing
+        }
+        if self.whole:
+            if point.name in self.whole:
+                self.status[point.name] = self._rest(point, values)
+            return
+        if self.previous is not None:
+            before, start = self.previous
+            try:
+                env = self._rerun(start, before.position + 1, point.position)
+                carried = all(c in env and _same(env[c], values[c]) for c in point.crossing)
+            except Exception as exc:  # a tail that cannot run is a failed split
+                self.status[before.name] = _failed(before, exc)
+            else:
+                self.status[before.name] = None if carried else self._rest(before, start)
+        self.previous = (point, values)
+        if self.progress is not None:
+            self.progress(point.depth + 1, len(self.model_graph.points), point.name)
+
+    def _rest(self, point: SplitPoint, start: dict) -> float:
+        """The difference of the output that the whole rest gives from ``start`` alone."""
+        try:
+            graph = self.model_graph
+            env = self._rerun(start, point.position + 1, len(graph.compute) - 1)
+            self.runner.env = {a: self._value(a, env) for a in graph.output.all_input_nodes}
+            result = self.runner.run_node(graph.output)
+        except Exception as exc:
+            return _failed(point, exc)
+        return float((result - self.reference).abs().max())
+
+    def _rerun(self, start: dict, first: int, last: int) -> dict:
+        """Values of the compute nodes first..last run from ``start`` (and free values)."""
+        env: dict[str, object] = {c: _snapshot(v) for c, v in start.items()}
+        for node in self.model_graph.compute[first : last + 1]:
+            self.runner.env = {a: self._value(a, env) for a in node.all_input_nodes}
+            env[node.name] = self.runner.run_node(node)
+        return env
+
+    def _value(self, node: fx.Node, env: dict):
+        if node.name in env:
+            return env[node.name]
+        if node.name in self.free:
+            return self.free[node.name]
+        raise KeyError(f"{node.name} is needed but does not cross the cut")
+
+
+def _failed(point: SplitPoint, exc: Exception) -> float:
+    log.warning("split %s: its tail cannot run from what crosses it (%s: %s)",
+                point.name, type(exc).__name__, exc)  # fmt: skip
+    return math.inf

@@ -51,12 +51,16 @@ def prune(
     target_params: float | None = None,
     finetune_steps: int = 20,
     step: float = 0.05,
-    steps: int = 4,
+    steps: int | None = None,
     samples: int = 16,
     seed: int = 0,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> PruneResult:
-    """Prune the head at ``split`` (or the whole model with ``none``) down to the target."""
+    """Prune the head at ``split`` (or the whole model with ``none``) down to the target.
+
+    ``steps``: SInGE's integration steps m; None lets the first round's convergence check
+    choose (1, 2, 4, ..., 32: the fewest whose removals m doubled confirms).
+    """
     from ..data.datasets import load_dataset
     from ..interpret.prune import prune_head
     from ..interpret.singe import make_criterion
@@ -103,7 +107,8 @@ def prune(
         "target_flops": target_flops,
         "target_params": target_params,
         "steps": result.steps,
-        "integration_steps": steps if criterion == "singe" else None,
+        "integration_steps": result.integration_steps if criterion == "singe" else None,
+        "convergence": result.convergence,
         "finetune_steps": finetune_steps,
         "seed": seed,
         "num_classes": len(test.classes),
@@ -127,6 +132,7 @@ def prune(
         "accuracy_before": before,
         "accuracy_after": after,
         "pruning_steps": result.steps,
+        "integration_steps": result.integration_steps if criterion == "singe" else None,
         "seconds": time.perf_counter() - started,
         "input_shape": list(loaded.input_shape),
         "history": result.history,

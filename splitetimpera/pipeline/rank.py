@@ -10,7 +10,13 @@ import pandas as pd
 
 from ..errors import SeiError
 from ..profiles import load_profile
-from ..ranking import best_by_class, cde_candidates, cui_curve, isplit_candidates
+from ..ranking import (
+    best_by_class,
+    cde_candidates,
+    cui_curve,
+    isplit_candidates,
+    select_layers,
+)
 from ..store import records
 from .simulate import isplit_for
 
@@ -20,14 +26,15 @@ __all__ = ["RankResult", "rank", "LAYER_COLUMNS"]
 LAYER_COLUMNS = {
     "split": "split point (layer) name",
     "depth": "position in forward order",
+    "kind": "conv, pool or block (the reference layer set), classifier or other",
     "cui": "cumulative importance of the layer for the scenario's classes",
     "log10_cui": "log10 of cui (the I-SPLIT curve)",
     "rank": "1 = highest CUI",
     "payload_bytes": "bytes crossing the split at fp32, batch 1",
     "n_tensors": "tensors crossing the split",
-    "local_max": "interior local maximum of log10 CUI",
-    "top_k": "among the top-k by CUI",
-    "isplit_candidate": "I-SPLIT candidate (local maximum or top-k)",
+    "local_max": "local maximum of log10 CUI under the scenario's candidate rule",
+    "top_k": "among the top-k by CUI (the top-k rule only)",
+    "isplit_candidate": "I-SPLIT candidate (local maximum, or top-k under the top-k rule)",
     "cde_candidate": "size-based baseline candidate (payload below every earlier one)",
     "images": "images the CUI averages over",
 }
@@ -68,6 +75,8 @@ class RankResult:
             "scenario": self.scenario.name,
             "model": self.scenario.model.name,
             "classes": self.classes,
+            "layer_set": self.scenario.splits.layers,
+            "candidate_rule": self.scenario.splits.candidates,
             "candidates": self.candidates,
             "cde": self.cde,
             "best": self.best,
@@ -112,9 +121,10 @@ def rank(
         raise SeiError(
             f"{scenario.source}: no layer of {scenario.model.name} gave an I-SPLIT score"
         )
-    m = scenario.model
+    m, splits = scenario.model, scenario.splits
+    sums = select_layers(sums, splits.layers, scenario.source)
     geometry = _geometry(scenario, set(sums["split"]))
-    curve = isplit_candidates(cui_curve(sums), scenario.splits.top_k)
+    curve = isplit_candidates(cui_curve(sums), splits.top_k, splits.candidates)
     curve["payload_bytes"] = geometry.loc[curve["split"], "payload_fp32"].to_numpy()
     curve["n_tensors"] = geometry.loc[curve["split"], "n_tensors"].to_numpy()
     order = [s for s in geometry.index if s != "output"]
@@ -122,9 +132,15 @@ def rank(
     curve["cde_candidate"] = curve["split"].isin(cde)
     curve = curve.rename(columns={"candidate": "isplit_candidate"})[list(LAYER_COLUMNS)]
     candidates = curve.loc[curve["isplit_candidate"]].sort_values("rank")["split"].tolist()
-    per_class = best_by_class(sums, scenario.splits.top_k)
+    per_class = best_by_class(sums, splits.top_k)
     notes = []
-    overall_best = candidates[0] if candidates else curve["split"].iloc[0]
+    peak = curve.loc[curve["rank"] == 1, "split"].iloc[0]
+    overall_best = candidates[0] if candidates else peak
+    if not candidates:  # only the local-maxima rule can leave none: top-k keeps one
+        notes.append(
+            f"No candidate: log10 CUI never falls, and the local-maxima rule never picks the "
+            f"last layer ({peak}); the isplit method simulates no split for this scenario."
+        )
     differing = per_class[per_class["best_split"] != overall_best]
     if len(differing):
         shown = ", ".join(f"{r.label}: {r.best_split}" for r in differing.itertuples())

@@ -215,6 +215,9 @@ def _splits(scenario, profile: Profile) -> list[str]:
         classes=scenario.dataset.classes,
         top_k=scenario.splits.top_k,
         isplit=isplit_for(scenario) if needs_isplit(method) else None,
+        layers=scenario.splits.layers,
+        candidates=scenario.splits.candidates,
+        source=scenario.source,
     )
     return select_splits(method, selection)
 

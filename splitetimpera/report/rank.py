@@ -57,7 +57,8 @@ def rank_report(result) -> str:
     fig = _figure(
         result.table,
         result.per_class_curves,
-        f"I-SPLIT: log10 CUI over the layers of {m.name} (classes: {result.classes})",
+        f"I-SPLIT: log10 CUI over the layers of {m.name} (classes: {result.classes}; "
+        f"layers: {s.splits.layers}; candidates: {s.splits.candidates})",
     )
     notes = "".join(f"<p class='warn'>{html.escape(n)}</p>" for n in result.notes)
     subtitle = html.escape(

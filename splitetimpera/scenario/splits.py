@@ -38,6 +38,12 @@ class SplitsSpec(Section):
     #: Which class the I-SPLIT gradient targets: the model's prediction (the reference
     #: semantics) or the ground-truth label.
     target: Literal["predicted", "label"] = "predicted"
+    #: Which layers I-SPLIT scores: every split point, or the original code's layer set
+    #: (convolutions, pooling layers and residual block outputs of the feature extractor).
+    layers: Literal["all", "reference"] = "all"
+    #: How I-SPLIT picks candidates: interior local maxima plus the ``top_k`` highest CUI,
+    #: or the original code's rule (every local maximum, no top-k).
+    candidates: Literal["top-k", "local-maxima"] = "top-k"
 
     @field_validator("compression", mode="before")
     @classmethod
