@@ -301,6 +301,12 @@ class FastTransport(Transport):
         link.packets += int(draws.packets[i])
         link.bytes += int(draws.data_wire[i])
         done_at = max(now + draws.latency[i], serialised + link.delay)
+        if self.radio is not None:
+            # the whole transfer counts as transfer time: its packets are not drawn
+            data = int(draws.data_wire[i])
+            rest = max(int(draws.wire[i]) - data, 0)  # ACKs and handshake
+            up, down = (data, rest) if direction == "up" else (rest, data)
+            self.radio.transfer_done(start, done_at, up, down, record)
         record.wire_bytes += int(draws.wire[i])
         record.packets += int(draws.packets[i])
         record.retransmissions += int(draws.retx[i])
