@@ -136,8 +136,8 @@ def test_packets_reported_out_of_order_are_swept_in_time_order():
     a, b = FrameRecord(0, 0, 0.0), FrameRecord(0, 1, 0.0)
     for record in (a, b):
         record.energy_radio = record.energy_tail = 0.0
-    radio.packet(3.0, 3.5, 0, True, b)  # a queued packet, reported first
-    radio.packet(1.0, 2.0, 0, False, a)
+    radio.up(3.0, 3.5, 0, b)  # a queued packet, reported first
+    radio.down(1.0, 2.0, 0, a)
     radio.close(10.0)
     # idle 0-1, a 1-2, tail 2-3 (a pays), b 3-3.5, tail 3.5-4.5 (b pays), idle to 10
     assert a.energy_radio == pytest.approx(1.0) and b.energy_radio == pytest.approx(0.5)

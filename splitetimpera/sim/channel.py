@@ -360,7 +360,7 @@ class Link:
         if self.monitor is not None:
             self.monitor.sent(start, departure, len(self._backlog) - 1, now)
         if radio is not None and self.uplink:  # sent, whether or not it arrives
-            radio.packet(start, departure, wire_bytes, True, record)
+            radio.up(start, departure, wire_bytes, record)
         if self.loss.lost():
             self.lost += 1
             if on_loss is not None:
@@ -376,7 +376,7 @@ class Link:
             arrival = self._last_arrival
         self._last_arrival = arrival
         if radio is not None and not self.uplink:  # received as it arrives
-            radio.packet(arrival - serialise, arrival, wire_bytes, False, record)
+            radio.down(arrival - serialise, arrival, wire_bytes, record)
         self.env.timeout(arrival - now, (deliver, packet)).callbacks.append(_dispatch)
         return wire_bytes
 

@@ -8,8 +8,8 @@ time), **tail** (connected without data until the inactivity timers expire), the
 
 Every packet the device sends or receives is on the air for an interval (an uplink packet
 while the link serialises it, a downlink packet the time it takes to arrive); the links
-report those intervals here (:meth:`Radio.packet`), fast fidelity reports a whole transfer
-(:meth:`Radio.transfer`). The radio sweeps them in time order:
+report those intervals here (:meth:`Radio.up`, :meth:`Radio.down`), fast fidelity reports
+a whole transfer (:meth:`Radio.transfer_done`). The radio sweeps them in time order:
 
 * time covered by at least one packet is transfer time, at ``base`` power, charged to the
   packet's frame, plus each packet's bits at ``up_per_bit`` or ``down_per_bit``;
@@ -31,6 +31,9 @@ Intervals are reported before they happen (a queued packet knows when it will be
 never start before the simulation's current time, so every interval that starts before
 "now" is already known: the radio keeps the few not yet swept in a small sorted buffer and
 sweeps those that started before now, so a long run never holds its packets in memory.
+Packets of one frame that follow each other without a gap in one direction (a window of
+TCP segments queued on the link) are kept as one burst before they reach the buffer: the
+same energy, one interval to sweep.
 
 Energies are joules; times seconds; sizes bytes (bits where named).
 """
@@ -110,6 +113,9 @@ class Radio:
         self._owner: FrameRecord | None = None  # whose activity ended last
         self._last_end = -math.inf  # latest end reported, swept or not
         self._promoted_until = -math.inf
+        # the packets being reported back to back, per direction: [start, end, bytes, record]
+        self._up: list | None = None
+        self._down: list | None = None
         self.transfer = 0.0
         self.tail = 0.0
         self.idle = 0.0
@@ -119,16 +125,31 @@ class Radio:
 
     # ------------------------------------------------------------------ reports
 
-    def packet(
-        self, start: float, end: float, wire_bytes: int, uplink: bool, record: FrameRecord | None
-    ) -> None:
-        """A packet of ``wire_bytes`` on the air from ``start`` to ``end`` (s), sent
-        (``uplink``) or received by the device, for ``record`` (None: no frame's)."""
-        bits = 8.0 * wire_bytes
-        if uplink:
-            self._add(start, end, bits, 0.0, _DATA, record)
-        else:
-            self._add(start, end, 0.0, bits, _DATA, record)
+    def up(self, start: float, end: float, wire_bytes: int, record: FrameRecord | None) -> None:
+        """The device sends a packet of ``wire_bytes``, on the air from ``start`` to ``end``
+        (s), for ``record`` (None: no frame's)."""
+        burst = self._up
+        if burst is not None and burst[3] is record and burst[0] <= start <= burst[1]:
+            # back to back with the frame's previous packet: one burst, swept once
+            if end > burst[1]:
+                burst[1] = end
+            burst[2] += wire_bytes
+            return
+        if burst is not None:
+            self._add(burst[0], burst[1], 8.0 * burst[2], 0.0, _DATA, burst[3])
+        self._up = [start, end, wire_bytes, record]
+
+    def down(self, start: float, end: float, wire_bytes: int, record: FrameRecord | None) -> None:
+        """The device receives a packet of ``wire_bytes`` from ``start`` to ``end`` (s)."""
+        burst = self._down
+        if burst is not None and burst[3] is record and burst[0] <= start <= burst[1]:
+            if end > burst[1]:
+                burst[1] = end
+            burst[2] += wire_bytes
+            return
+        if burst is not None:
+            self._add(burst[0], burst[1], 0.0, 8.0 * burst[2], _DATA, burst[3])
+        self._down = [start, end, wire_bytes, record]
 
     def transfer_done(
         self, start: float, end: float, up_bytes: int, down_bytes: int, record: FrameRecord
@@ -144,7 +165,11 @@ class Radio:
         now = self.env.now
         if now < self._promoted_until:
             return self._promoted_until - now
-        if p.promotion_s <= 0 or now <= self._last_end + p.tail_s:
+        last = self._last_end
+        for burst in (self._up, self._down):
+            if burst is not None and burst[1] > last:
+                last = burst[1]
+        if p.promotion_s <= 0 or now <= last + p.tail_s:
             return 0.0
         self._promoted_until = now + p.promotion_s
         self._add(now, now + p.promotion_s, 0.0, 0.0, _PROMOTION, record)
@@ -156,12 +181,17 @@ class Radio:
         if start >= self._last_start:
             self._pending.append(item)
             self._last_start = start
-        else:  # a packet reported late for its start (jitter, a queued uplink): rare
+        else:  # reported late for its start (jitter, a queued uplink, a long burst)
             insort(self._pending, item)
         if end > self._last_end:
             self._last_end = end
         if len(self._pending) >= _BUFFER:
-            self._sweep(self.env.now)
+            # an open burst will be reported with its start: nothing after it is swept yet
+            before = self.env.now
+            for burst in (self._up, self._down):
+                if burst is not None and burst[0] < before:
+                    before = burst[0]
+            self._sweep(before)
 
     # ------------------------------------------------------------------ accounting
 
@@ -240,6 +270,11 @@ class Radio:
         """Account everything up to ``at`` (s): the intervals left, then the last tail and
         idle time until ``at`` (cut there: activity past ``at`` is charged in full, its
         tail is not)."""
+        for burst, uplink in ((self._up, True), (self._down, False)):
+            if burst is not None:
+                bits = 8.0 * burst[2]
+                self._add(burst[0], burst[1], bits if uplink else 0.0, 0.0 if uplink else bits, _DATA, burst[3])  # fmt: skip
+        self._up = self._down = None
         pending, self._pending = self._pending, []
         for item in sorted(pending):
             self._account(item)
