@@ -9,24 +9,14 @@ import yaml
 from splitetimpera.pipeline import SUMMARY_COLUMNS, scenario_from_dict, simulate
 from splitetimpera.sim.frames import FRAME_COLUMNS
 
-from .conftest import BASE_SCENARIO, REPO
+from .conftest import BASE_SCENARIO, REPO, make_scenario
 
 BOARD = {"idle": "1 W", "active": "3 W"}
 ENERGY = ["energy_per_frame", "energy_compute", "energy_radio", "energy_tail", "energy_idle"]
 
 
 def _scenario(profiles, **changes):
-    data = yaml.safe_load(BASE_SCENARIO)
-    data["device"]["power"] = BOARD
-    data["network"]["radio"] = "lte"
-    for dotted, value in changes.items():
-        node = data
-        parts = dotted.split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    data.setdefault("output", str(profiles.parent / "results"))
-    return scenario_from_dict(data, "test.yaml")
+    return make_scenario(profiles, **{"device.power": BOARD, "network.radio": "lte", **changes})
 
 
 def _row(result, config: str):

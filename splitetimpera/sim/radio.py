@@ -113,7 +113,8 @@ class Radio:
         self._owner: FrameRecord | None = None  # whose activity ended last
         self._last_end = -math.inf  # latest end reported, swept or not
         self._promoted_until = -math.inf
-        # the packets being reported back to back, per direction: [start, end, bytes, record]
+        # the packets reported back to back, per direction: [start, end, up bits, down bits,
+        # record]
         self._up: list | None = None
         self._down: list | None = None
         self.transfer = 0.0
@@ -128,28 +129,24 @@ class Radio:
     def up(self, start: float, end: float, wire_bytes: int, record: FrameRecord | None) -> None:
         """The device sends a packet of ``wire_bytes``, on the air from ``start`` to ``end``
         (s), for ``record`` (None: no frame's)."""
-        burst = self._up
-        if burst is not None and burst[3] is record and burst[0] <= start <= burst[1]:
-            # back to back with the frame's previous packet: one burst, swept once
-            if end > burst[1]:
-                burst[1] = end
-            burst[2] += wire_bytes
-            return
-        if burst is not None:
-            self._add(burst[0], burst[1], 8.0 * burst[2], 0.0, _DATA, burst[3])
-        self._up = [start, end, wire_bytes, record]
+        self._up = self._extend(self._up, start, end, 8.0 * wire_bytes, 0.0, record)
 
     def down(self, start: float, end: float, wire_bytes: int, record: FrameRecord | None) -> None:
         """The device receives a packet of ``wire_bytes`` from ``start`` to ``end`` (s)."""
-        burst = self._down
-        if burst is not None and burst[3] is record and burst[0] <= start <= burst[1]:
+        self._down = self._extend(self._down, start, end, 0.0, 8.0 * wire_bytes, record)
+
+    def _extend(self, burst, start, end, up_bits, down_bits, record) -> list:
+        """``burst`` grown by a packet back to back with it (the same frame's, no gap), or a
+        new burst of the packet, the old one reported."""
+        if burst is not None and burst[4] is record and burst[0] <= start <= burst[1]:
             if end > burst[1]:
                 burst[1] = end
-            burst[2] += wire_bytes
-            return
+            burst[2] += up_bits
+            burst[3] += down_bits
+            return burst
         if burst is not None:
-            self._add(burst[0], burst[1], 0.0, 8.0 * burst[2], _DATA, burst[3])
-        self._down = [start, end, wire_bytes, record]
+            self._add(burst[0], burst[1], burst[2], burst[3], _DATA, burst[4])
+        return [start, end, up_bits, down_bits, record]
 
     def transfer_done(
         self, start: float, end: float, up_bytes: int, down_bytes: int, record: FrameRecord
@@ -270,10 +267,9 @@ class Radio:
         """Account everything up to ``at`` (s): the intervals left, then the last tail and
         idle time until ``at`` (cut there: activity past ``at`` is charged in full, its
         tail is not)."""
-        for burst, uplink in ((self._up, True), (self._down, False)):
+        for burst in (self._up, self._down):
             if burst is not None:
-                bits = 8.0 * burst[2]
-                self._add(burst[0], burst[1], bits if uplink else 0.0, 0.0 if uplink else bits, _DATA, burst[3])  # fmt: skip
+                self._add(burst[0], burst[1], burst[2], burst[3], _DATA, burst[4])
         self._up = self._down = None
         pending, self._pending = self._pending, []
         for item in sorted(pending):
