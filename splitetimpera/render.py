@@ -175,6 +175,18 @@ def _show_sources(result) -> None:
         parts.append(text)
     out.print(f"Profiles: {'; '.join(parts)}.")
     out.print(f"Accuracy: {meta.get('accuracy_source', 'unknown')}.")
+    if s.device.power is not None or s.network.radio is not None:
+        battery = f", battery {format_energy(s.device.battery)}" if s.device.battery else ""
+        measured = (meta.get("energy") or {}).get("profile_power", "not measured")
+        host = (
+            f"{measured['mean_w']:.3g} W (RAPL)"
+            if isinstance(measured, dict) and measured.get("mean_w") is not None
+            else str(measured)
+        )
+        out.print(
+            f"Power: board {_model_name(s.device.power)}, radio {_model_name(s.network.radio)}"
+            f"{battery}; the profile's host while measured: {host}."
+        )
     for note in meta.get("accuracy_notes", []):
         out.print(f"[yellow]Note:[/yellow] {note}.")
 
