@@ -37,14 +37,21 @@ def _wire(payload: int) -> int:
     return payload + math.ceil(payload / 1472) * (28 + 38)
 
 
-def _run(times_rate: float, frames: int, mode: str = "RC", radio=LTE, fidelity="packet"):
+def _run(
+    times_rate: float,
+    frames: int,
+    mode: str = "RC",
+    radio=LTE,
+    fidelity="packet",
+    protocol="udp",
+):
     link = LinkParams(rate=RATE, delay=DELAY)
     spec = RunSpec(
         seed=1,
         devices=1,
         workers=1,
         workload=WorkloadParams("periodic", frames, rate=times_rate, result_size=RESULT),
-        network=NetworkParams(link, link, protocol="udp", fidelity=fidelity),
+        network=NetworkParams(link, link, protocol=protocol, fidelity=fidelity),
         job=JobParams(mode, PAYLOAD, np.array([0.0]), np.array([TAIL_COMPUTE])),
         energy=EnergyParams(idle_w=1.0, active_w=3.0, radio=radio, battery_j=36_000.0),
     )
@@ -128,6 +135,18 @@ def test_fast_fidelity_charges_whole_transfers():
     account = out.stats["energy"]
     assert account["promotions"] == 1 and account["transfer"] > 0
     assert all(r.energy_radio > 0 for r in out.records)
+
+
+@pytest.mark.parametrize("fidelity", ["packet", "fast"])
+def test_a_persistent_connection_wakes_the_radio_at_time_0_without_delaying_a_frame(fidelity):
+    out = _run(5.0, 10, protocol="tcp", fidelity=fidelity)
+    assert out.stats["fidelity"] == fidelity
+    first = out.records[0]
+    assert first.t_done - first.t_gen < LTE.promotion_s  # not delayed by the promotion
+    account = out.stats["energy"]
+    assert account["promotions"] == 1
+    # the handshake's promotion belongs to no frame
+    assert account["unowned"] >= LTE.promotion_w * LTE.promotion_s
 
 
 def test_packets_reported_out_of_order_are_swept_in_time_order():

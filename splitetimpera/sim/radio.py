@@ -153,7 +153,14 @@ class Radio:
     ) -> None:
         """A whole transfer drawn by fast fidelity: the radio is taken to be transferring
         from ``start`` to ``end`` (s), with ``up_bytes`` sent and ``down_bytes`` received."""
+        self._report_bursts()  # what was reported before comes first on equal starts
         self._add(start, end, 8.0 * up_bytes, 8.0 * down_bytes, _DATA, record)
+
+    def _report_bursts(self) -> None:
+        for burst in (self._up, self._down):
+            if burst is not None:
+                self._add(burst[0], burst[1], burst[2], burst[3], _DATA, burst[4])
+        self._up = self._down = None
 
     def wake(self, record: FrameRecord) -> float:
         """Seconds a frame's uplink must wait for the radio now: the promotion's time when
@@ -223,9 +230,9 @@ class Radio:
         start, _, end, up_bits, down_bits, kind, record = item
         p = self.p
         busy = self._busy_until
-        if start > busy:
-            self._gap(start - busy, record, kind)
-            busy = start
+        if start > busy or not self._active:  # the radio starts idle, even at time 0
+            self._gap(max(start - busy, 0.0), record, kind)
+            busy = max(start, busy)
         if kind == _PROMOTION:
             self._charge(record, p.promotion_w * (end - start), True)
             self.promotions += 1
@@ -267,10 +274,7 @@ class Radio:
         """Account everything up to ``at`` (s): the intervals left, then the last tail and
         idle time until ``at`` (cut there: activity past ``at`` is charged in full, its
         tail is not)."""
-        for burst in (self._up, self._down):
-            if burst is not None:
-                self._add(burst[0], burst[1], burst[2], burst[3], _DATA, burst[4])
-        self._up = self._down = None
+        self._report_bursts()
         pending, self._pending = self._pending, []
         for item in sorted(pending):
             self._account(item)

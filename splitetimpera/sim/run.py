@@ -102,9 +102,17 @@ def _transports(spec: RunSpec, env, channel, streams: Streams) -> tuple[list, st
     net = spec.network
     tables, refusal = _fast_tables(spec) if net.fidelity == "fast" else (None, "")
     if tables is not None:
+        # a persistent TCP connection opens at 0: its handshake wakes the radio there
+        handshake = net.protocol == "tcp" and net.transport.connection == "persistent"
         built = [
             FastTransport(
-                env, channel, net.transport, d, streams.get(f"transport/{d}"), tables=tables
+                env,
+                channel,
+                net.transport,
+                d,
+                streams.get(f"transport/{d}"),
+                tables=tables,
+                handshake=handshake,
             )
             for d in range(spec.devices)
         ]
