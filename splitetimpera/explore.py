@@ -332,7 +332,15 @@ def _mark_pareto(table: pd.DataFrame, costed: bool) -> pd.DataFrame:
 
 
 #: What makes two Pareto-optimal designs ties: the same configuration and figures.
-_TIE = ("chosen", "closest", "latency_qos", "accuracy", "bytes_per_frame", "cost")
+_TIE = (
+    "chosen",
+    "closest",
+    "latency_qos",
+    "accuracy",
+    "bytes_per_frame",
+    "energy_per_frame",
+    "cost",
+)
 
 
 def pareto_groups(designs: pd.DataFrame, spec: ExploreSpec) -> pd.DataFrame:
@@ -383,7 +391,9 @@ def _write(
         "invalid": invalid,
     }
     dims = {d: "the design's alternative of this dimension" for d in spec.dimensions}
-    objectives = "latency, accuracy, bytes" + (f" and {spec.cost.name}" if costed else "")
+    energy = "energy_per_frame" in table and table["energy_per_frame"].notna().any()
+    objectives = "latency, accuracy, bytes" + (", energy" if energy else "")
+    objectives += f" and {spec.cost.name}" if costed else ""
     pareto = {"pareto": f"True when no other design is better on {objectives} at once"}
     if costed:
         pareto["cost"] = f"{spec.cost.name}: the sum of the design's alternatives' costs"

@@ -3,7 +3,8 @@
 Given the per-configuration summary of a simulation and the scenario's ``qos`` section,
 :func:`match` returns every configuration with a feasible flag, each constraint it breaks
 and by how much, the Pareto front over (latency at the QoS percentile, accuracy, bytes on
-air per frame), and the configuration the objective chooses among the feasible ones.
+air per frame, and energy per frame where the scenario has power models), and the
+configuration the objective chooses among the feasible ones.
 When none is feasible it names the configuration closest to feasibility (smallest summed
 relative violation) so that a caller can say what change would make it feasible.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .units import format_fraction, format_time
+from .units import format_energy, format_fraction, format_lifetime, format_time
 
 __all__ = [
     "Constraint",
@@ -38,7 +39,7 @@ class Constraint:
     column: str  # the summary column it bounds
     upper: bool  # True: value must be <= limit; False: value must be >= limit
     label: str
-    kind: str  # how to format values: time, fraction, rate
+    kind: str  # how to format values: time, fraction, rate, energy, lifetime
 
     def show(self, value: float) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -47,6 +48,10 @@ class Constraint:
             return format_time(value)
         if self.kind == "fraction":
             return format_fraction(value)
+        if self.kind == "energy":
+            return format_energy(value)
+        if self.kind == "lifetime":
+            return format_lifetime(value)
         return f"{value:.4g} fps"
 
 
@@ -56,6 +61,8 @@ CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint("max_deadline_miss", "deadline_miss", True, "deadline misses", "fraction"),
     Constraint("min_throughput", "throughput", False, "throughput", "rate"),
     Constraint("max_device_utilization", "device_util", True, "device utilisation", "fraction"),
+    Constraint("max_energy", "energy_per_frame", True, "energy per frame", "energy"),
+    Constraint("min_battery_life", "battery_life", False, "battery life", "lifetime"),
 )
 
 
@@ -232,16 +239,25 @@ def describe_limits(qos) -> list[str]:
 
 
 def pareto_front(table: pd.DataFrame, minimise: tuple[str, ...] = ()) -> np.ndarray:
-    """Mask of rows no other beats on latency, accuracy and bytes (and ``minimise``) at once.
+    """Mask of rows no other beats on latency, accuracy, bytes and energy (and
+    ``minimise``) at once.
 
-    Lower latency (at the QoS percentile), higher accuracy, fewer bytes per frame are
-    better; unknown accuracy counts as the worst, unknown latency (all frames lost) too.
-    ``minimise`` names more columns where lower is better (a design's cost).
+    Lower latency (at the QoS percentile), higher accuracy, fewer bytes per frame and less
+    energy per frame are better; unknown accuracy counts as the worst, unknown latency (all
+    frames lost) too. Energy counts where the table has it for some row (a scenario with
+    power models); a row whose energy is unknown counts as the worst. ``minimise`` names
+    more columns where lower is better (a design's cost).
     """
     lat = table["latency_qos"].fillna(np.inf).to_numpy(dtype=float)
     acc = -table["accuracy"].fillna(-1.0).to_numpy(dtype=float)
     byt = table["bytes_per_frame"].fillna(np.inf).to_numpy(dtype=float)
+    if "energy_per_frame" in table and table["energy_per_frame"].notna().any():
+        minimise = ("energy_per_frame", *[c for c in minimise if c != "energy_per_frame"])
     extra = [table[c].fillna(np.inf).to_numpy(dtype=float) for c in minimise]
+    if "energy_per_frame" in minimise:
+        # to the nanojoule: configurations whose radio draws a flat power spend the same
+        # energy, and the last bits of a float sum must not decide which one dominates
+        extra[0] = np.round(extra[0], 9)
     points = np.stack([lat, acc, byt, *extra], axis=1)
     n = len(points)
     keep = np.ones(n, dtype=bool)
@@ -263,6 +279,14 @@ def _scores(table: pd.DataFrame, qos) -> pd.Series:
         return -acc + 1e-6 * lat.clip(upper=1e6) / 1e6
     if qos.objective == "bytes":
         return byt + 1e-9 * lat
+    energy = (
+        table["energy_per_frame"].fillna(np.inf)
+        if "energy_per_frame" in table
+        else pd.Series(np.inf, index=table.index)
+    )
+    if qos.objective == "energy":
+        # ties broken by latency, scaled far below a microjoule
+        return energy + 1e-9 * lat.clip(upper=1e3) / 1e3
     weights = qos.weights or {}
 
     def norm(s: pd.Series) -> pd.Series:
@@ -277,6 +301,7 @@ def _scores(table: pd.DataFrame, qos) -> pd.Series:
         weights.get("latency", 0.0) * norm(lat)
         + weights.get("accuracy", 0.0) * norm(1 - acc)
         + weights.get("bytes", 0.0) * norm(byt)
+        + (weights.get("energy", 0.0) * norm(energy) if weights.get("energy") else 0.0)
     )
 
 
@@ -286,8 +311,9 @@ def match(summary: pd.DataFrame, qos, deadline: float | None = None) -> QosResul
     Args:
         summary: one row per configuration with at least the columns ``config``,
             ``accuracy``, ``latency_qos``, ``deadline_miss``, ``throughput``,
-            ``device_util`` and ``bytes_per_frame`` (and, where present, the
-            ``*_lo``/``*_hi`` confidence intervals of latency and deadline misses).
+            ``device_util`` and ``bytes_per_frame`` (and, where present, the energy
+            columns ``energy_per_frame`` and ``battery_life`` and the ``*_lo``/``*_hi``
+            confidence intervals of latency, deadline misses and energy).
         qos: the scenario's :class:`~splitetimpera.scenario.QosSpec`.
         deadline: the workload's per-frame deadline (s), to flag a choice whose p99 misses it.
     """
@@ -357,6 +383,7 @@ def _explain(table, violations, chosen, closest, qos) -> str:
         "latency": f"lowest p{qos.percentile:g} latency",
         "accuracy": "highest accuracy",
         "bytes": "fewest bytes on air",
+        "energy": "least energy per frame",
         "weighted": "lowest weighted score",
     }[qos.objective]
     if chosen is not None:
@@ -366,9 +393,11 @@ def _explain(table, violations, chosen, closest, qos) -> str:
             if math.isnan(row["accuracy"])
             else f"accuracy {format_fraction(row['accuracy'])}"
         )
+        energy = row.get("energy_per_frame", math.nan)
+        spent = "" if pd.isna(energy) else f", {format_energy(float(energy))} per frame"
         return (
             f"{feasible} of {n} configurations meet the QoS; {chosen} has the {objective} "
-            f"(p{qos.percentile:g} {format_time(row['latency_qos'])}, {acc})."
+            f"(p{qos.percentile:g} {format_time(row['latency_qos'])}, {acc}{spent})."
         )
     if closest is None:
         return "No configuration was simulated."

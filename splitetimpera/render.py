@@ -28,7 +28,7 @@ from rich.table import Table
 from .qos import describe_limits
 from .store import jsonable
 from .suggest import headroom_sentence
-from .units import format_fraction, format_rate, format_size, format_time
+from .units import format_energy, format_fraction, format_rate, format_size, format_time
 
 __all__ = [
     "out",
@@ -137,12 +137,14 @@ def show_validated(path, s) -> None:
         "model": f"{s.model.name}, weights {s.model.resolved_weights}, input {shape}",
         "dataset": f"{s.dataset.name}, classes {s.dataset.classes}, {s.dataset.samples} samples",
         "splits": f"{method}, top {s.splits.top_k}, compression {', '.join(s.splits.compression)}",
-        "device": f"{s.device.count} x {s.device.profile}{scaled}",
+        "device": f"{s.device.count} x {s.device.profile}{scaled}, power "
+        f"{_model_name(s.device.power)}"
+        + (f", battery {format_energy(s.device.battery)}" if s.device.battery else ""),
         "server": f"{s.server.workers} worker(s) on {s.server.profile}",
         "network": f"{net.protocol} ({net.congestion}), {format_rate(net.uplink_rate)} up, "
         f"{format_rate(net.downlink_rate)} down, {format_time(net.delay)} one-way, "
         f"jitter {format_time(net.jitter)}, loss {loss}, MTU {net.mtu} B, {net.connection}, "
-        f"fidelity {net.fidelity}",
+        f"fidelity {net.fidelity}, radio {_model_name(net.radio)}",
         "workload": f"{wl.arrival} {rate}, {wl.frames} frames/device, deadline {deadline}",
         "qos": f"{'; '.join(describe_limits(s.qos)) or 'no constraints'}; objective {s.qos.objective}",
         "modes": ", ".join(s.modes),
@@ -151,6 +153,13 @@ def show_validated(path, s) -> None:
     for section, text in rows.items():
         table.add_row(section, text)
     out.print(table)
+
+
+def _model_name(value) -> str:
+    """A power model as the scenario gives it: its name, ``inline``, or ``none``."""
+    if value is None:
+        return "none"
+    return value if isinstance(value, str) else (value.name or "inline")
 
 
 def order_by_verdict(table: pd.DataFrame) -> pd.DataFrame:
@@ -172,6 +181,18 @@ def _show_sources(result) -> None:
         parts.append(text)
     out.print(f"Profiles: {'; '.join(parts)}.")
     out.print(f"Accuracy: {meta.get('accuracy_source', 'unknown')}.")
+    if s.device.power is not None or s.network.radio is not None:
+        battery = f", battery {format_energy(s.device.battery)}" if s.device.battery else ""
+        measured = (meta.get("energy") or {}).get("profile_power", "not measured")
+        host = (
+            f"{measured['mean_w']:.3g} W (RAPL)"
+            if isinstance(measured, dict) and measured.get("mean_w") is not None
+            else str(measured)
+        )
+        out.print(
+            f"Power: board {_model_name(s.device.power)}, radio {_model_name(s.network.radio)}"
+            f"{battery}; the profile's host while measured: {host}."
+        )
     for note in meta.get("accuracy_notes", []):
         out.print(f"[yellow]Note:[/yellow] {note}.")
 
@@ -189,11 +210,13 @@ def show_summary(result, folder, limit: int = 15) -> None:
         padding=(0, 1),
         pad_edge=False,
     )
-    for col in ("config", "QoS", "acc", "p50", f"p{p:g}", "95% CI", "miss", "bytes/frame"):
+    energy = "energy_per_frame" in table and table["energy_per_frame"].notna().any()
+    columns = ["config", "QoS", "acc", "p50", f"p{p:g}", "95% CI", "miss", "bytes/frame"]
+    for col in [*columns, *(["energy/frame"] if energy else [])]:
         t.add_column(col, no_wrap=col != "config", overflow="fold")
     for _, r in order.head(limit).iterrows():
         style = "bold green" if r["chosen"] else ("" if r["feasible"] else "dim")
-        t.add_row(
+        cells = [
             str(r["config"]),
             "met" if r["feasible"] else "no",
             format_fraction(r["accuracy"], 3),
@@ -202,8 +225,10 @@ def show_summary(result, folder, limit: int = 15) -> None:
             interval(r.get("latency_qos_lo"), r.get("latency_qos_hi")),
             format_fraction(r["deadline_miss"], 3),
             format_size(r["bytes_per_frame"], 3),
-            style=style,
-        )
+        ]
+        if energy:
+            cells.append(format_energy(r["energy_per_frame"], 3))
+        t.add_row(*cells, style=style)
     out.print(t)
     if len(order) > limit:
         out.print(f"[dim]... and {len(order) - limit} more in summary.csv[/dim]")
@@ -339,6 +364,14 @@ def show_profile(model: str, batch: int, result, errors) -> None:
         f"{format_time(meta['full_median_s'])}) for {share * 100:.0f}% of splits.[/{colour}] "
         f"Written {result.path}"
     )
+    power = meta.get("power", "not measured")
+    if isinstance(power, dict):
+        out.print(
+            f"Host power while measuring: {power['joules']:.4g} J in {power['seconds']:.3g} s, "
+            f"{power['mean_w']:.3g} W on average ({power['source']}; the whole package)."
+        )
+    else:
+        out.print(f"Host power: {power}.")
 
 
 def show_trained(model: str, record: dict) -> None:

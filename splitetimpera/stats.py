@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["block_length", "bootstrap_intervals", "frames_to_settle"]
+__all__ = ["block_length", "bootstrap_intervals", "bootstrap_mean", "frames_to_settle"]
 
 #: Bootstrap runs per interval.
 RESAMPLES = 200
@@ -94,6 +94,29 @@ def bootstrap_intervals(
             lo, hi = np.percentile(draws, [tail, 100 - tail])
             out[k] = (float(lo), float(hi))
     return out
+
+
+def bootstrap_mean(
+    values: np.ndarray,
+    rng: np.random.Generator,
+    level: float = 0.95,
+    resamples: int = RESAMPLES,
+) -> tuple[float, float]:
+    """An interval for the mean of per-frame ``values`` (in generation order), from the
+    same moving-block bootstrap as :func:`bootstrap_intervals`; NaN bounds when a value is
+    NaN or there is none."""
+    values = np.asarray(values, dtype=float)
+    n = values.size
+    if n == 0 or np.isnan(values).any():
+        return (math.nan, math.nan)
+    draws = []
+    chunk = max(1, min(25, _MAX_VALUES // n))
+    for start in range(0, resamples, chunk):
+        idx = _resample_indices(n, min(chunk, resamples - start), rng)
+        draws.append(values[idx].mean(axis=1))
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(np.concatenate(draws), [tail, 100 - tail])
+    return (float(lo), float(hi))
 
 
 def frames_to_settle(frames: int, value: float, lo: float, hi: float, limit: float) -> int | None:

@@ -336,6 +336,8 @@ _POINT_FIGURES = (
     "deadline_miss",
     "deadline_miss_lo",
     "deadline_miss_hi",
+    "energy_per_frame",
+    "battery_life",
 )
 
 

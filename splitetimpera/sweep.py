@@ -64,6 +64,8 @@ POINT_COLUMNS: dict[str, str] = {
     "deadline_miss": "its share of frames late or lost",
     "deadline_miss_lo": "lower end of that share's 95 % confidence interval",
     "deadline_miss_hi": "upper end of that share's 95 % confidence interval",
+    "energy_per_frame": "its device energy per frame (J; NaN without power models)",
+    "battery_life": "its battery life at the workload (s; NaN without a battery)",
 }
 
 

@@ -10,6 +10,8 @@ size       bytes (int)             ``"4 MB"``, ``"1 MiB"``, ``"1500 B"``, ``"12 
 rate       bytes per second        ``"54 Mbit/s"``, ``"100 Mbps"``, ``"1 MB/s"``
 frequency  per second (Hz)         ``"30 fps"``, ``"10 Hz"``, ``"2 /s"``
 fraction   a fraction (1 = 100 %)  ``"1%"``, ``"0.5 %"``
+energy     joules (float)          ``"50 mJ"``, ``"1.5 J"``, ``"10 Wh"``, ``"2 kWh"``
+power      watts (float)           ``"4.3 W"``, ``"438 mW"``, ``"20 uW"``
 ========== ======================= ====================================
 
 Decimal prefixes are decimal (``1 MB = 10**6 B``, ``1 Mbit/s = 10**6 bit/s``), binary
@@ -35,11 +37,16 @@ __all__ = [
     "parse_rate",
     "parse_frequency",
     "parse_fraction",
+    "parse_energy",
+    "parse_power",
     "format_quantity",
     "format_time",
     "format_size",
     "format_rate",
     "format_fraction",
+    "format_energy",
+    "format_power",
+    "format_lifetime",
     "EXAMPLES",
 ]
 
@@ -54,6 +61,8 @@ class Kind(str, Enum):
     RATE = "rate"
     FREQUENCY = "frequency"
     FRACTION = "fraction"
+    ENERGY = "energy"
+    POWER = "power"
 
 
 EXAMPLES: dict[Kind, str] = {
@@ -62,6 +71,8 @@ EXAMPLES: dict[Kind, str] = {
     Kind.RATE: '"54 Mbit/s"',
     Kind.FREQUENCY: '"30 fps"',
     Kind.FRACTION: '"1%"',
+    Kind.ENERGY: '"50 mJ"',
+    Kind.POWER: '"4.3 W"',
 }
 
 _DECIMAL = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
@@ -78,6 +89,14 @@ _TIME_UNITS = {
     "h": 3600.0,
 }
 _FREQ_UNITS = {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "fps": 1.0, "/s": 1.0, "1/s": 1.0}
+_SMALL = {"n": 1e-9, "u": 1e-6, "µ": 1e-6, "μ": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6}
+_POWER_UNITS = {f"{prefix}W": factor for prefix, factor in _SMALL.items()}
+# a watt-hour is 3600 J: battery capacities are given in Wh, energy per frame in mJ
+_ENERGY_UNITS = {
+    **{f"{prefix}J": factor for prefix, factor in _SMALL.items()},
+    **{f"{prefix}Wh": factor * 3600.0 for prefix, factor in _SMALL.items() if prefix in "mk"},
+    "Wh": 3600.0,
+}
 
 
 def _size_units() -> dict[str, float]:
@@ -135,6 +154,10 @@ def _unit_table(kind: Kind) -> dict[str, float]:
         return _RATE_UNITS
     if kind is Kind.FREQUENCY:
         return _FREQ_UNITS
+    if kind is Kind.ENERGY:
+        return _ENERGY_UNITS
+    if kind is Kind.POWER:
+        return _POWER_UNITS
     return {"%": 0.01}
 
 
@@ -147,7 +170,8 @@ def parse(text: object, kind: Kind | str) -> float:
         kind: which kind of quantity is expected.
 
     Returns:
-        The value in seconds, bytes, bytes per second, per second, or as a fraction.
+        The value in seconds, bytes, bytes per second, per second, as a fraction, in
+        joules or in watts.
 
     Raises:
         UnitError: with a message that shows an accepted example.
@@ -211,6 +235,16 @@ def parse_fraction(text: object) -> float:
     return parse(text, Kind.FRACTION)
 
 
+def parse_energy(text: object) -> float:
+    """Parse an energy, e.g. ``"50 mJ"`` or ``"10 Wh"``; returns joules."""
+    return parse(text, Kind.ENERGY)
+
+
+def parse_power(text: object) -> float:
+    """Parse a power, e.g. ``"4.3 W"``; returns watts."""
+    return parse(text, Kind.POWER)
+
+
 def _fmt_number(value: float) -> str:
     """Shortest text that reads back to exactly ``value``."""
     if value == int(value) and abs(value) < 1e15:
@@ -222,10 +256,10 @@ def format_quantity(value: float, kind: Kind | str, unit: str | None = None) -> 
     """Write ``value`` (internal unit) as a string that :func:`parse` reads back exactly.
 
     Args:
-        value: seconds, bytes, bytes per second, per second or a fraction.
+        value: seconds, bytes, bytes per second, per second, a fraction, joules or watts.
         kind: the kind of quantity.
         unit: the unit to write in; the base unit of the kind by default
-            (``s``, ``B``, ``B/s``, ``Hz``, ``%``).
+            (``s``, ``B``, ``B/s``, ``Hz``, ``%``, ``J``, ``W``).
     """
     kind = Kind(kind)
     base = {
@@ -234,6 +268,8 @@ def format_quantity(value: float, kind: Kind | str, unit: str | None = None) -> 
         Kind.RATE: "B/s",
         Kind.FREQUENCY: "Hz",
         Kind.FRACTION: "%",
+        Kind.ENERGY: "J",
+        Kind.POWER: "W",
     }[kind]
     unit = unit or base
     factor = _unit_table(kind)[unit]
@@ -277,3 +313,31 @@ def format_fraction(fraction: float, digits: int = 4) -> str:
     if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
         return "n/a"
     return f"{fraction * 100:.{digits}g}%"
+
+
+def format_energy(joules: float, digits: int = 4) -> str:
+    """Human-readable energy (``12.3 mJ``; ``Wh`` from 1 Wh up, as batteries are rated)."""
+    if joules is None or (isinstance(joules, float) and math.isnan(joules)):
+        return "n/a"
+    steps = [(3600.0, "Wh"), (1.0, "J"), (1e-3, "mJ"), (1e-6, "uJ")]
+    return _human(float(joules), steps, digits, "J")
+
+
+def format_power(watts: float, digits: int = 4) -> str:
+    """Human-readable power (``438 mW``)."""
+    if watts is None or (isinstance(watts, float) and math.isnan(watts)):
+        return "n/a"
+    return _human(float(watts), [(1.0, "W"), (1e-3, "mW"), (1e-6, "uW")], digits, "W")
+
+
+def format_lifetime(seconds: float, digits: int = 3) -> str:
+    """Human-readable battery life: hours, or days from 48 h (``8.2 h``, ``3.1 days``)."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "n/a"
+    if math.isinf(seconds):
+        return "unlimited"
+    if seconds >= 48 * 3600:
+        return f"{seconds / 86400:.{digits}g} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.{digits}g} h"
+    return format_time(seconds, digits)

@@ -104,6 +104,24 @@ qos: {max_latency: "80 ms", percentile: 95}
 """
 
 
+def make_scenario(profiles: Path, text: str = BASE_SCENARIO, **changes):
+    """A validated scenario from ``text`` with dotted keys (``network.loss``) set; results
+    go beside the ``profiles`` folder."""
+    import yaml
+
+    from splitetimpera.pipeline import scenario_from_dict
+
+    data = yaml.safe_load(text)
+    for dotted, value in changes.items():
+        node = data
+        parts = dotted.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    data.setdefault("output", str(profiles.parent / "results"))
+    return scenario_from_dict(data, "test.yaml")
+
+
 @pytest.fixture
 def write_scenario(tmp_path, profiles):
     """Write a scenario (text) into a temporary file; results go under tmp_path."""

@@ -76,6 +76,40 @@ def test_validate_bad_scenario_is_one_line_exit_2(tmp_path, profiles, text, frag
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("device", "network", "key", "fragment"),
+    [
+        ("power: rpi9", "", "device.power", "unknown device power model 'rpi9'"),
+        ("", "radio: ltee", "network.radio", "did you mean 'lte'?"),
+        ("power: {idle: '-1 W', active: '3 W'}", "", "device.power.idle", "out of range"),
+        ("power: {idle: '1', active: '3 W'}", "", "device.power.idle", "needs a unit"),
+        (
+            "",
+            "radio: {transfer: {base: '1 W'}, idle: '0 W', tail: {duration: '1 s'}}",
+            "network.radio.tail.power",
+            "is required but missing",
+        ),
+        ("battery: '10 h'", "", "device.battery", "unknown energy unit 'h'"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "simulate"])
+def test_bad_power_models_are_one_line_exit_2(
+    write_scenario, command, device, network, key, fragment
+):
+    from .conftest import BASE_SCENARIO
+
+    text = BASE_SCENARIO.replace(
+        "device: {profile: testhw}",
+        "device: {profile: testhw" + (f", {device}" if device else "") + "}",
+    ).replace('delay: "5 ms"}', 'delay: "5 ms"' + (f", {network}" if network else "") + "}")
+    path = write_scenario(text)
+    result = runner.invoke(app, [command, str(path)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {key}: "), result.stderr
+    assert fragment in lines[0]
+
+
 def test_missing_file_is_exit_2(tmp_path):
     result = runner.invoke(app, ["simulate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2 and "no such file" in result.stderr

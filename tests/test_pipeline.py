@@ -10,15 +10,14 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from splitetimpera.pipeline import SUMMARY_COLUMNS, scenario_from_dict, simulate
+from splitetimpera.pipeline import SUMMARY_COLUMNS, simulate
 from splitetimpera.results import write_result
 from splitetimpera.sim.frames import FRAME_COLUMNS, STATUSES
 
-from .conftest import BASE_SCENARIO, REPO
+from .conftest import REPO, make_scenario
 
 R = 10e6 / 8  # 10 Mbit/s in bytes per second
 D = 0.005
@@ -31,15 +30,7 @@ def _udp_wire(payload: int, mtu: int = 1500) -> int:
 
 
 def _scenario(profiles, **changes):
-    data = yaml.safe_load(BASE_SCENARIO)
-    for dotted, value in changes.items():
-        node = data
-        parts = dotted.split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    data.setdefault("output", str(profiles.parent / "results"))
-    return scenario_from_dict(data, "test.yaml")
+    return make_scenario(profiles, **changes)
 
 
 def test_loss_free_udp_deterministic_compute_gives_exact_latency(profiles):

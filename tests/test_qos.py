@@ -103,3 +103,39 @@ def test_to_dict_is_plain_json():
     result = match(_summary(ROWS), QosSpec(min_accuracy="95%", max_latency="100 ms"))
     text = json.dumps(result.to_dict())
     assert '"chosen": "SC@a"' in text
+
+
+ENERGY = {"LC": 0.9, "RC": 2.6, "SC@a": 1.1, "SC@a+int8": 1.0, "SC@b": 3.0, "SC@c": 0.5}
+
+
+def _with_energy(rows=ROWS) -> pd.DataFrame:
+    table = _summary(rows)
+    table["energy_per_frame"] = table["config"].map(ENERGY)
+    table["battery_life"] = 36_000.0 / table["energy_per_frame"]  # 10 Wh at 1 fps
+    return table
+
+
+def test_objective_energy_and_an_energy_weight():
+    qos = QosSpec(min_accuracy="95%", max_latency="100 ms", objective="energy")
+    assert match(_with_energy(), qos).chosen == "SC@c"  # the least energy of the feasible
+    weighted = QosSpec(min_accuracy="95%", objective="weighted", weights={"energy": 1.0})
+    assert match(_with_energy(), weighted).chosen == "SC@c"
+
+
+def test_energy_constraints_say_by_how_much():
+    qos = QosSpec(max_energy="1.2 J", min_battery_life="8 h")
+    result = match(_with_energy(), qos)
+    table = result.table.set_index("config")
+    assert "energy per frame 2.6 J > 1.2 J" in table.loc["RC", "violations"]
+    assert "battery life 3.85 h < 8 h" in table.loc["RC", "violations"]
+    assert result.violations["RC"][0].excess == pytest.approx(2.6 / 1.2 - 1)
+    assert table.loc["SC@c", "feasible"] and not table.loc["SC@b", "feasible"]
+
+
+def test_pareto_front_counts_energy_where_known():
+    table = _with_energy()
+    front = dict(zip(table["config"], pareto_front(table)))
+    # SC@c was dominated on latency, accuracy and bytes; it spends the least energy
+    assert front["SC@c"]
+    unknown = table.assign(energy_per_frame=float("nan"))
+    assert not dict(zip(unknown["config"], pareto_front(unknown)))["SC@c"]

@@ -30,6 +30,15 @@ from splitetimpera.units import Kind, UnitError
         ("30 fps", Kind.FREQUENCY, 30.0),
         ("1 kHz", Kind.FREQUENCY, 1000.0),
         ("1e3 ms", Kind.TIME, 1.0),
+        ("50 mJ", Kind.ENERGY, 0.05),
+        ("1.5 J", Kind.ENERGY, 1.5),
+        ("10 Wh", Kind.ENERGY, 36_000.0),
+        ("500 mWh", Kind.ENERGY, 1800.0),
+        ("2 kWh", Kind.ENERGY, 7.2e6),
+        ("20 uJ", Kind.ENERGY, 20e-6),
+        ("4.3 W", Kind.POWER, 4.3),
+        ("438.39 mW", Kind.POWER, 0.43839),
+        ("20 µW", Kind.POWER, 20e-6),
     ],
 )
 def test_examples(text, kind, expected):
@@ -72,6 +81,10 @@ def test_ambiguous_b_is_refused(text):
         ("nan ms", Kind.TIME),
         (True, Kind.TIME),
         ([1], Kind.SIZE),
+        ("5 W", Kind.ENERGY),  # a power is not an energy
+        ("5 J", Kind.POWER),
+        ("5 Wh", Kind.POWER),
+        ("10 h", Kind.ENERGY),
     ],
 )
 def test_garbage_is_refused(text, kind):
@@ -85,12 +98,16 @@ _UNITS = {
     Kind.RATE: ["bit/s", "kbit/s", "Mbit/s", "Gbit/s", "B/s", "kB/s", "MB/s", "MiB/s", "Mbps"],
     Kind.FREQUENCY: ["Hz", "kHz", "fps"],
     Kind.FRACTION: ["%"],
+    Kind.ENERGY: ["J", "mJ", "uJ", "kJ", "Wh", "mWh", "kWh"],
+    Kind.POWER: ["W", "mW", "uW", "kW"],
 }
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    kind=st.sampled_from([Kind.TIME, Kind.RATE, Kind.FREQUENCY, Kind.FRACTION]),
+    kind=st.sampled_from(
+        [Kind.TIME, Kind.RATE, Kind.FREQUENCY, Kind.FRACTION, Kind.ENERGY, Kind.POWER]
+    ),
     value=st.floats(min_value=0, max_value=1e12, allow_nan=False, allow_infinity=False),
     data=st.data(),
 )
@@ -123,6 +140,22 @@ def test_round_trip_text_to_value_to_text(number, unit, space):
     assert math.isclose(value, float(number) * units.parse_rate(f"1 {unit}"), rel_tol=1e-12)
 
 
+@pytest.mark.parametrize("kind", [Kind.ENERGY, Kind.POWER])
+@pytest.mark.parametrize("value", [54, 54.0, "54"])
+def test_energy_and_power_need_units(kind, value):
+    with pytest.raises(UnitError, match="needs a unit"):
+        units.parse(value, kind)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False),
+    kind=st.sampled_from([Kind.ENERGY, Kind.POWER]),
+)
+def test_energy_and_power_round_trip_exactly_in_their_base_unit(value, kind):
+    assert units.parse(units.format_quantity(value, kind), kind) == value
+
+
 def test_bits_and_bytes_never_confused():
     assert units.parse_rate("8 Mbit/s") == units.parse_rate("1 MB/s")
     assert units.parse_size("8 bit") == units.parse_size("1 B")
@@ -135,3 +168,8 @@ def test_human_formats():
     assert units.format_time(0.0) == "0 s"
     assert units.format_size(1500) == "1.5 kB"
     assert units.format_fraction(0.015) == "1.5%"
+    assert units.format_energy(0.0123) == "12.3 mJ"
+    assert units.format_energy(36_000.0) == "10 Wh"
+    assert units.format_power(0.403) == "403 mW"
+    assert units.format_lifetime(8 * 3600) == "8 h"
+    assert units.format_lifetime(5 * 86400) == "5 days"

@@ -32,6 +32,7 @@ import torch
 
 from .. import __version__
 from ..errors import SeiError
+from ..power import rapl_energy, read_rapl
 from ..profiles import PROFILE_COLUMNS, guard_shipped, user_dir, write_profile
 from .graph import ModelGraph
 from .zoo import load_model
@@ -199,6 +200,7 @@ def profile_model(
             progress(done, total, note)
 
     rows, samples, full_all = [], [], []
+    rapl_before, started = read_rapl(), time.perf_counter()
     with torch.inference_mode():
         for p in points:
             head = None if p.name == "input" else graph.head(p.name).to(dev)
@@ -223,6 +225,8 @@ def profile_model(
             row["samples"] = repeats
             rows.append(row)
             tick(p.name)
+    elapsed = time.perf_counter() - started
+    rapl_after = read_rapl() if rapl_before else None
     full = np.concatenate(full_all)
     full_median = float(np.median(full))
     table = pd.DataFrame(rows, columns=list(PROFILE_COLUMNS))
@@ -249,10 +253,25 @@ def profile_model(
         "splits": len(table),
         "single_only": single_only,
         "host": platform.node() if os.environ.get("SEI_RECORD_HOST") else None,
+        "power": _host_power(rapl_before, rapl_after, elapsed),
     }
     sample_table = pd.concat(samples, ignore_index=True)
     path = write_profile(target / hw, name, table, meta, sample_table, force=force)
     return ProfileResult(table, meta, sample_table, path)
+
+
+def _host_power(before, after, seconds: float) -> dict | str:
+    """What the host's CPU packages drew while this profile was measured (RAPL, all cores,
+    the whole machine's load included), or why it is not known."""
+    if not before or not after:
+        return "not measured (no readable /sys/class/powercap/intel-rapl*)"
+    joules = rapl_energy(before, after)
+    return {
+        "source": "RAPL package energy (" + ", ".join(sorted(before)) + ")",
+        "joules": joules,
+        "seconds": seconds,
+        "mean_w": joules / seconds if seconds > 0 else None,
+    }
 
 
 def profile_error(table: pd.DataFrame) -> pd.Series:

@@ -2,7 +2,8 @@
 
 :mod:`splitetimpera.scenario` checks structure, units and the files a scenario names; it
 does not import the simulator, so the names of its registries (protocols, congestion
-controls) are checked here, with the same one-line errors.
+controls) and of the shipped power models (:mod:`splitetimpera.power`) are checked here,
+with the same one-line errors.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .. import power
 from ..errors import ScenarioError, UnknownNameError
 from ..scenario import NetworkSpec, Scenario, read_scenario, validate_scenario
 from ..sim.protocols import CONGESTION_CONTROLS, TRANSPORTS
 
-__all__ = ["load_scenario", "scenario_from_dict", "check_names", "check_network_names"]
+__all__ = [
+    "load_scenario",
+    "scenario_from_dict",
+    "check_names",
+    "check_network_names",
+    "check_power_names",
+]
 
 
 def _check(source: str | None, checks) -> None:
@@ -37,6 +45,20 @@ def check_network_names(network: NetworkSpec, source: str | None = None) -> None
     )
 
 
+def check_power_names(scenario: Scenario) -> None:
+    """Check the names of ``device.power`` and ``network.radio`` against the shipped models
+    (inline models were validated with the scenario)."""
+    checks = [
+        (key, registry(), name)
+        for key, registry, name in (
+            ("device.power", power.device_models, scenario.device.power),
+            ("network.radio", power.radio_models, scenario.network.radio),
+        )
+        if isinstance(name, str)
+    ]
+    _check(scenario.source, checks)
+
+
 def check_names(scenario: Scenario) -> Scenario:
     """Check every registry name a scenario uses; returns it unchanged.
 
@@ -44,6 +66,7 @@ def check_names(scenario: Scenario) -> Scenario:
         ScenarioError: naming the file, the key, the closest known name and all of them.
     """
     check_network_names(scenario.network, scenario.source)
+    check_power_names(scenario)
     return scenario
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from .. import __version__
+from .. import __version__, power
 from ..accuracy import AccuracyTable, load_accuracy
 from ..errors import SeiError
 from ..profiles import Profile, load_profile
@@ -28,12 +28,13 @@ from ..qos import QosResult, match
 from ..selectors import Selection, needs_isplit, select_splits
 from ..sim.channel import BurstyLoss, LinkParams
 from ..sim.frames import FRAME_COLUMNS, FrameRecord
-from ..sim.params import JobParams, NetworkParams, RunSpec, WorkloadParams
+from ..sim.params import EnergyParams, JobParams, NetworkParams, RunSpec, WorkloadParams
+from ..sim.radio import RadioParams
 from ..sim.run import RunOutput, run_configuration
 from ..sim.streams import Streams
 from ..sim.transport import TransportParams
 from ..sim.workload import read_trace
-from ..stats import bootstrap_intervals
+from ..stats import bootstrap_intervals, bootstrap_mean
 from ..tables import find_isplit_table, find_payload
 from .plan import Configuration, measured_pairs, not_applicable, plan
 
@@ -46,6 +47,7 @@ __all__ = [
     "simulate",
     "summarise",
     "network_params",
+    "energy_params",
     "isplit_for",
 ]
 
@@ -82,10 +84,23 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "tail_s": "mean tail time drawn (s), decoding included",
     "fidelity": "network model of this configuration: packet, or fast (where fast would "
     "not reproduce packet, packet instead: run.json says why)",
+    "energy_per_frame": "device energy per frame generated (J): energy_compute + "
+    "energy_radio + energy_tail + energy_idle; NaN without the power models it needs",
+    "energy_compute": "the board's active power x its compute time, per frame (J)",
+    "energy_radio": "radio transfer energy per frame (J): transfer power while the device's "
+    "packets are on the air (and gaps within one frame's transfer), plus per-bit energy; "
+    "0 for LC (its radio stays off)",
+    "energy_tail": "radio tail and promotion energy per frame (J), the handshake at time 0 "
+    "included",
+    "energy_idle": "idle energy per frame (J): the board's idle power while not computing "
+    "and the radio's idle power, over each device's window (from 0 to one mean "
+    "inter-arrival gap after its last frame)",
+    "battery_life": "how long device.battery lasts at this workload (s): battery / "
+    "(energy of the run / window); NaN without a battery",
     **{
         f"{column}_{end}": f"{'lower' if end == 'lo' else 'upper'} end of the 95 % confidence "
         f"interval of {column} (moving-block bootstrap over the frames)"
-        for column in (*_INTERVALS, "deadline_miss")
+        for column in (*_INTERVALS, "deadline_miss", "energy_per_frame")
         for end in ("lo", "hi")
     },
 }
@@ -246,6 +261,33 @@ def network_params(network, percentiles: tuple[float, ...] = (50.0, 95.0)) -> Ne
     )
 
 
+def energy_params(scenario) -> EnergyParams:
+    """The kernel's plain power parameters of a scenario's ``device.power``,
+    ``network.radio`` and ``device.battery`` (what is not given stays None)."""
+    board = power.device_power(scenario.device.power) if scenario.device.power else None
+    model = power.radio(scenario.network.radio) if scenario.network.radio else None
+    radio = None
+    if model is not None:
+        promotion, tail = model.promotion, model.tail
+        radio = RadioParams(
+            base=model.transfer.base,
+            # watts per Mbit/s of throughput are joules per Mbit on the air
+            up_per_bit=model.transfer.up_per_mbps / 1e6,
+            down_per_bit=model.transfer.down_per_mbps / 1e6,
+            promotion_s=promotion.duration if promotion else 0.0,
+            promotion_w=promotion.power if promotion else 0.0,
+            tail_s=tail.duration if tail else 0.0,
+            tail_w=tail.power if tail else 0.0,
+            idle_w=model.idle,
+        )
+    return EnergyParams(
+        idle_w=board.idle if board else None,
+        active_w=board.active if board else None,
+        radio=radio,
+        battery_j=scenario.device.battery,
+    )
+
+
 def _run_spec(
     scenario, config: Configuration, device: Profile, server: Profile, workload: WorkloadParams
 ) -> RunSpec:
@@ -273,6 +315,7 @@ def _run_spec(
         job=job,
         device_slowdown=scenario.device.slowdown,
         server_slowdown=scenario.server.slowdown,
+        energy=energy_params(scenario),
     )
 
 
@@ -293,8 +336,61 @@ def _intervals(config: Configuration, records, percentile: float, seed: int) -> 
     return out
 
 
-def summarise(config: Configuration, output: RunOutput, percentile: float, seed: int = 0) -> dict:
-    """One summary row (the columns of :data:`SUMMARY_COLUMNS`)."""
+def _energy_columns(config: Configuration, output: RunOutput, battery: float | None, seed: int):
+    """The summary's energy columns (per frame generated) and the interval of their sum."""
+    records, account = output.records, output.stats["energy"]
+    n = len(records)
+    if not n:
+        return {column: math.nan for column in _ENERGY_COLUMNS}
+    parts = {
+        "energy_compute": account["compute"] / n,
+        "energy_radio": account["transfer"] / n,
+        "energy_tail": account["tail"] / n,
+        "energy_idle": account["idle"] / n,
+    }
+    total = sum(parts.values())
+    life = (
+        battery * account["window"] / (total * n)
+        if battery is not None and total > 0 and account["window"] > 0
+        else math.nan
+    )
+    # per frame: what its own compute and packets cost; the rest (idle, the handshake)
+    # is the same for every frame of the run
+    per_frame = np.array(
+        [r.energy_compute + r.energy_radio + r.energy_tail for r in records], dtype=float
+    )
+    shared = (account["idle"] + account["unowned"]) / n
+    lo, hi = bootstrap_mean(per_frame, Streams(seed).get(f"stats/{config.id}/energy"))
+    return {
+        "energy_per_frame": total,
+        **parts,
+        "battery_life": life,
+        "energy_per_frame_lo": lo + shared,
+        "energy_per_frame_hi": hi + shared,
+    }
+
+
+_ENERGY_COLUMNS = (
+    "energy_per_frame",
+    "energy_compute",
+    "energy_radio",
+    "energy_tail",
+    "energy_idle",
+    "battery_life",
+    "energy_per_frame_lo",
+    "energy_per_frame_hi",
+)
+
+
+def summarise(
+    config: Configuration,
+    output: RunOutput,
+    percentile: float,
+    seed: int = 0,
+    battery: float | None = None,
+) -> dict:
+    """One summary row (the columns of :data:`SUMMARY_COLUMNS`); ``battery`` (J) gives
+    the battery life."""
     records, stats = output.records, output.stats
     n = len(records)
     status = np.array([r.status for r in records])
@@ -336,6 +432,7 @@ def summarise(config: Configuration, output: RunOutput, percentile: float, seed:
         "tail_s": stats["tail_mean"],
         "fidelity": stats["fidelity"],
         **_intervals(config, records, percentile, seed),
+        **_energy_columns(config, output, battery, seed),
     }
 
 
@@ -372,6 +469,19 @@ def _profile_meta(profile: Profile, spec, prefer: str) -> dict:
         "slowdown": spec.slowdown,
         "scaled": spec.slowdown != 1.0,
         "measured_on": profile.meta.get(prefer) or profile.meta.get(other),
+    }
+
+
+def _energy_meta(scenario, profile: Profile) -> dict:
+    """Which power models the energy rests on, and what the profile's host drew."""
+    board = power.device_power(scenario.device.power) if scenario.device.power else None
+    model = power.radio(scenario.network.radio) if scenario.network.radio else None
+    return {
+        "device_power": board.model_dump(mode="json") if board else None,
+        "radio": model.model_dump(mode="json") if model else None,
+        "battery_j": scenario.device.battery,
+        # the measured host's own power while profiling (RAPL), or why there is none
+        "profile_power": profile.meta.get("power", "not measured"),
     }
 
 
@@ -420,7 +530,11 @@ def simulate(
         packets += output.stats["packets"]
         if output.stats["fidelity_note"]:
             packet_instead[config.id] = output.stats["fidelity_note"]
-        rows.append(summarise(config, output, scenario.qos.percentile, scenario.seed))
+        rows.append(
+            summarise(
+                config, output, scenario.qos.percentile, scenario.seed, scenario.device.battery
+            )
+        )
         links.append(_link_table(config, output.stats["links"]))
         table = _frame_table(config, output.records)
         if on_frames is not None:
@@ -457,6 +571,7 @@ def simulate(
         "accuracy_notes": list(accuracy.notes),
         "device_profile": _profile_meta(device_profile, scenario.device, "cpu"),
         "server_profile": _profile_meta(server_profile, scenario.server, "gpu"),
+        "energy": _energy_meta(scenario, device_profile),
     }
     links = [table for table in links if not table.empty]
     links_table = (

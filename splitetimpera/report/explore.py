@@ -33,6 +33,8 @@ def _parallel(table: pd.DataFrame, dims: list[str], percentile: float, cost_name
             )
         )
     axes.append(dict(label="bytes/frame", values=ok["bytes_per_frame"]))
+    if "energy_per_frame" in ok and ok["energy_per_frame"].notna().any():
+        axes.append(dict(label="energy/frame (mJ)", values=ok["energy_per_frame"] * 1e3))
     if "cost" in ok:
         axes.append(dict(label=cost_name, values=ok["cost"]))
     colour = np.where(ok["pareto"], 2, np.where(ok["feasible"], 1, 0))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..units import format_fraction, format_size, format_time
+from ..units import format_energy, format_fraction, format_lifetime, format_size, format_time
 
 __all__ = [
     "PALETTE",
@@ -93,6 +93,8 @@ def _interval(row, column: str) -> str:
         return _cell(value, column)
     if column.startswith("latency"):
         unit, factor = ("s", 1.0) if value >= 1 else ("ms", 1e3) if value >= 1e-3 else ("us", 1e6)
+    elif column.startswith("energy"):
+        unit, factor = ("J", 1.0) if value >= 1 else ("mJ", 1e3) if value >= 1e-3 else ("uJ", 1e6)
     else:
         unit, factor = "%", 100.0
     spacer = "" if unit == "%" else " "
@@ -106,6 +108,10 @@ def _cell(value, column: str) -> str:
         return "–"
     if column.startswith("latency") or column.endswith("_s"):
         return format_time(float(value))
+    if column.startswith("energy"):
+        return format_energy(float(value))
+    if column == "battery_life":
+        return format_lifetime(float(value))
     if column in ("accuracy", "deadline_miss", "frame_loss", "device_util", "server_util"):
         return format_fraction(float(value))
     if column in ("payload_bytes", "bytes_on_air", "bytes_per_frame"):
@@ -165,6 +171,8 @@ STUDY_COLUMNS = {
     "accuracy": "accuracy",
     "bytes_per_frame": "bytes on air per frame",
     "deadline_miss_ci": "deadline misses [95% interval]",
+    "energy_per_frame": "energy per frame",
+    "battery_life": "battery life",
     "error": "error",
 }
 

@@ -1,4 +1,5 @@
-"""The report of one simulation: verdict, table, trade-off, stage breakdown, latency CDFs."""
+"""The report of one simulation: verdict, table, trade-off, stage breakdown, latency CDFs,
+energy (breakdown per configuration, latency against energy), links over time."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from ..sim.frames import STAGES
 from ..suggest import headroom_sentence
-from ..units import format_fraction, format_rate, format_time
+from ..units import format_energy, format_fraction, format_rate, format_time
 from .page import PALETTE, accuracy_range, accuracy_ticks, captioned, page, table_html
 from .rate import rate_accuracy
 
@@ -221,6 +222,139 @@ def _tradeoff(summary: pd.DataFrame, qos, percentile: float) -> go.Figure:
     return fig
 
 
+#: The parts of energy_per_frame, in stacking order, and their legend names.
+_ENERGY_PARTS = {
+    "energy_compute": "compute",
+    "energy_radio": "radio transfer",
+    "energy_tail": "radio tail and promotion",
+    "energy_idle": "idle (board and radio)",
+}
+
+
+def _energy_breakdown(summary: pd.DataFrame, order: list[str]) -> go.Figure:
+    """Energy per frame by part, one stacked bar per configuration."""
+    rows = summary.set_index("config").reindex(order)
+    fig = go.Figure()
+    for i, (column, name) in enumerate(_ENERGY_PARTS.items()):
+        fig.add_bar(
+            y=order,
+            x=rows[column].to_numpy(float) * 1e3,
+            name=name,
+            orientation="h",
+            marker_color=PALETTE[i % len(PALETTE)],
+            hovertemplate=f"{name}: %{{x:.4g}} mJ<extra>%{{y}}</extra>",
+        )
+    fig.update_layout(
+        barmode="stack",
+        xaxis_title="millijoules per frame",
+        height=max(320, 24 * len(order) + 160),
+        margin=dict(l=10, r=10, t=20, b=40),
+        legend=dict(orientation="h", y=-0.12, traceorder="normal"),
+        yaxis=dict(autorange="reversed", automargin=True),
+    )
+    return fig
+
+
+def _front_2d(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of the points no other beats on both ``x`` and ``y`` (lower is better),
+    sorted by ``x``."""
+    order = np.lexsort((y, x))
+    front, best = [], np.inf
+    for i in order:
+        if y[i] < best:
+            front.append(i)
+            best = y[i]
+    return np.asarray(front, dtype=int)
+
+
+def _latency_energy(summary: pd.DataFrame, qos, percentile: float) -> go.Figure:
+    """Energy per frame against latency, with the front of the two (ignoring accuracy)."""
+    known = summary[summary["latency_qos"].notna() & summary["energy_per_frame"].notna()]
+    x = known["latency_qos"].to_numpy(float) * 1e3
+    y = known["energy_per_frame"].to_numpy(float) * 1e3
+    fig = go.Figure()
+    front = _front_2d(x, y)
+    fig.add_scatter(
+        x=x[front], y=y[front], mode="lines", line=dict(shape="hv", dash="dot", color="#555"),
+        name="latency-energy front", hoverinfo="skip",
+    )  # fmt: skip
+    on_front = set(known["config"].iloc[front])
+    fig.add_scatter(
+        x=x,
+        y=y,
+        mode="markers+text",
+        text=[
+            c if (c in on_front or ch) else "" for c, ch in zip(known["config"], known["chosen"])
+        ],
+        customdata=known["config"],
+        textposition="top center",
+        marker=dict(
+            size=12,
+            color=["#54A24B" if f else "#E45756" for f in known["feasible"]],
+            symbol=["star" if c else "circle" for c in known["chosen"]],
+            line=dict(width=[3 if c in on_front else 1 for c in known["config"]], color="#222"),
+        ),
+        name="configurations",
+        hovertemplate="%{customdata}<br>latency %{x:.3g} ms<br>energy %{y:.4g} mJ<extra></extra>",
+    )
+    if qos.max_energy is not None and len(x):
+        fig.add_scatter(
+            x=[x.min(), x.max()], y=[qos.max_energy * 1e3] * 2, mode="lines+text",
+            text=["max energy", ""], textposition="bottom right",
+            line=dict(dash="dash", color="#E45756"), hoverinfo="skip",
+        )  # fmt: skip
+    fig.update_layout(
+        xaxis_title=f"p{percentile:g} latency (ms, log scale)",
+        xaxis_type="log",
+        yaxis_title="energy per frame (mJ)",
+        height=460,
+        showlegend=False,
+        margin=dict(l=10, r=10, t=20, b=40),
+    )
+    return fig
+
+
+def _energy_sections(result, order: list[str]) -> list[str]:
+    """The energy part of the report, or a line saying which power model is missing."""
+    summary, scenario = result.summary, result.scenario
+    if "energy_per_frame" not in summary or summary["energy_per_frame"].isna().all():
+        missing = [
+            key
+            for key, value in (
+                ("device.power", scenario.device.power),
+                ("network.radio", scenario.network.radio),
+            )
+            if value is None
+        ]
+        return [
+            "<h2>Energy</h2>",
+            "<div class='card'><p class='caption'>No energy: the scenario names no "
+            f"{' or '.join(missing) or 'power model'}.</p></div>",
+        ]
+    info = result.meta.get("energy", {})
+    board = (info.get("device_power") or {}).get("description") or "inline model"
+    radio = (info.get("radio") or {}).get("description") or "inline model"
+    return [
+        "<h2>Energy</h2>",
+        captioned(
+            "Where each device's energy goes, per frame: compute (the board's active power "
+            "while it runs the head), radio transfer (packets on the air), the radio's tail "
+            "and promotions, and idle (board and radio over the time between frames). LC "
+            f"keeps its radio off. Board: {html.escape(board)}; radio: {html.escape(radio)}.",
+            _energy_breakdown(summary, order),
+            False,
+        ),
+        captioned(
+            f"Energy per frame against p{result.scenario.qos.percentile:g} latency. Green "
+            "meets the QoS, the star is the choice; the dotted steps join the configurations "
+            "no other beats on both latency and energy (labelled, thick outline), accuracy "
+            "aside.",
+            _latency_energy(summary, scenario.qos, scenario.qos.percentile),
+            False,
+        ),
+    ]
+
+
 def _facts(result) -> str:
     s = result.scenario
     meta = result.meta
@@ -251,6 +385,7 @@ def _facts(result) -> str:
         "splits": f"{s.splits.method if isinstance(s.splits.method, str) else 'listed'}: "
         + (", ".join(meta.get("splits", [])) or "none"),
         "fidelity": f"{net.fidelity}, seed {s.seed}",
+        "power": _power_fact(s, meta),
         "accuracy from": html.escape(str(meta.get("accuracy_source", "")))
         + "".join(
             f"<br><span class='warn'>{html.escape(n)}</span>"
@@ -259,6 +394,26 @@ def _facts(result) -> str:
     }
     inner = "".join(f"<div><span>{k}</span>{v}</div>" for k, v in items.items())
     return f"<div class='card facts'>{inner}</div>"
+
+
+def _power_fact(s, meta) -> str:
+    info = meta.get("energy", {})
+
+    def name(value, key) -> str:
+        if value is None:
+            return "none"
+        model = info.get(key) or {}
+        return html.escape(model.get("name") or "inline") if isinstance(model, dict) else "?"
+
+    text = f"board {name(s.device.power, 'device_power')}, radio {name(s.network.radio, 'radio')}"
+    if s.device.battery:
+        text += f", battery {format_energy(s.device.battery)}"
+    measured = info.get("profile_power", "not measured")
+    if isinstance(measured, dict) and measured.get("mean_w") is not None:
+        text += f"; the profile's host drew {measured['mean_w']:.3g} W while measured (RAPL)"
+    else:
+        text += f"; the profile's host power: {html.escape(str(measured))}"
+    return text
 
 
 #: The table's columns and their headings.
@@ -273,6 +428,8 @@ _COLUMNS = {
     "frame_loss": "frames lost",
     "throughput": "throughput",
     "bytes_per_frame": "bytes on air per frame",
+    "energy_per_frame_ci": "energy per frame [95% interval]",
+    "battery_life": "battery life",
     "device_util": "device busy",
     "server_util": "server busy",
     "fidelity": "network model",
@@ -312,6 +469,10 @@ def simulation_report(result) -> str:
     columns = [c for c in _COLUMNS if c in summary or c.endswith("_ci")]
     if scenario.network.fidelity != "fast":
         columns.remove("fidelity")
+    if "energy_per_frame" not in summary or summary["energy_per_frame"].isna().all():
+        columns = [c for c in columns if c not in ("energy_per_frame_ci", "battery_life")]
+    elif summary["battery_life"].isna().all():
+        columns.remove("battery_life")
     labels = {c: label.format(p=p) for c, label in _COLUMNS.items()}
     ordered = summary.set_index("config").loc[order].reset_index()
     table = table_html(
@@ -366,6 +527,7 @@ def simulation_report(result) -> str:
             False,
         ),
     ]
+    sections += _energy_sections(result, order)
     links = _links(result.links, order, chosen or result.qos.closest)
     if links is not None:
         sections += [

@@ -26,6 +26,10 @@ __all__ = [
     "Mtu",
     "Overhead",
     "PositiveSize",
+    "Energy",
+    "PositiveEnergy",
+    "Power",
+    "PositivePower",
     "PositiveInt",
     "PositiveFloat",
     "Percentile",
@@ -95,6 +99,10 @@ LossRate = _quantity(Kind.FRACTION, lo=0.0, hi=1.0, hi_open=True)
 Mtu = _quantity(Kind.SIZE, lo=68, hi=65535, integer=True)
 Overhead = _quantity(Kind.SIZE, lo=0, hi=1000, integer=True)
 PositiveSize = _quantity(Kind.SIZE, lo=1, integer=True)
+Energy = _quantity(Kind.ENERGY, lo=0.0)
+PositiveEnergy = _quantity(Kind.ENERGY, lo=0.0, lo_open=True)
+Power = _quantity(Kind.POWER, lo=0.0)
+PositivePower = _quantity(Kind.POWER, lo=0.0, lo_open=True)
 
 
 def _positive_int(value: Any) -> int:

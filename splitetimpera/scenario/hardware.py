@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .fields import PositiveFloat, PositiveInt, Section
+from .fields import PositiveEnergy, PositiveFloat, PositiveInt, Section
+from .power import DevicePower
 
 __all__ = ["DeviceSpec", "ServerSpec"]
 
@@ -17,6 +18,10 @@ class DeviceSpec(Section):
     threads: PositiveInt | None = None
     #: Multiply measured latencies by this factor to stand in for a slower device.
     slowdown: PositiveFloat = 1.0
+    #: The board's power model: a shipped model's name or an inline ``{idle, active}``.
+    power: DevicePower | None = None
+    #: Battery capacity of each device (``"10 Wh"``), for battery life.
+    battery: PositiveEnergy | None = None
 
 
 class ServerSpec(Section):

@@ -10,6 +10,11 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ScenarioError, did_you_mean
 from .network import LOSS_TAGS
+from .power import MODEL_TAGS
+
+#: The tags of tagged unions, by the key that holds the union: not part of a key path.
+_UNION_TAGS = {"loss": LOSS_TAGS, "power": MODEL_TAGS, "radio": MODEL_TAGS}
+_ALL_TAGS = frozenset(t for tags in _UNION_TAGS.values() for t in tags)
 
 __all__ = ["raise_one_line", "section_of", "fields_at"]
 
@@ -35,7 +40,7 @@ def fields_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
             return None
         field = current.model_fields.get(part)
         if field is None:
-            if part in LOSS_TAGS:
+            if part in _ALL_TAGS:
                 continue
             return None
         current = section_of(field.annotation)
@@ -45,7 +50,7 @@ def fields_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
 def _key(loc: tuple) -> str:
     out = ""
     for i, part in enumerate(loc):
-        if part in LOSS_TAGS and i > 0 and loc[i - 1] == "loss":
+        if i > 0 and part in _UNION_TAGS.get(loc[i - 1], ()):
             continue
         if isinstance(part, int):
             out += f"[{part}]"

@@ -23,6 +23,7 @@ from .fields import (
     Rate,
     Section,
 )
+from .power import Radio
 
 __all__ = ["NetworkSpec", "GilbertElliott", "LOSS_TAGS"]
 
@@ -82,6 +83,9 @@ class NetworkSpec(Section):
     #: ``packet``: every packet is simulated; ``fast``: per-frame transfer times drawn from
     #: distributions the packet model computes once per link and caches.
     fidelity: Literal["packet", "fast"] = "packet"
+    #: The devices' radio: a shipped model's name (``lte``, ``wifi``) or an inline state
+    #: machine ``{transfer, promotion, tail, idle}``.
+    radio: Radio | None = None
 
     @model_validator(mode="after")
     def _mtu(self):

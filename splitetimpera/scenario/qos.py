@@ -6,7 +6,14 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from .fields import Frequency, Percentile, PositiveDuration, Probability, Section
+from .fields import (
+    Frequency,
+    Percentile,
+    PositiveDuration,
+    PositiveEnergy,
+    Probability,
+    Section,
+)
 
 __all__ = ["QosSpec"]
 
@@ -20,9 +27,14 @@ class QosSpec(Section):
     max_deadline_miss: Probability | None = None
     min_throughput: Frequency | None = None
     max_device_utilization: Probability | None = None
-    objective: Literal["latency", "accuracy", "bytes", "weighted"] = "latency"
-    #: For ``objective: weighted``: weights of normalised latency, (1 - accuracy) and bytes.
-    weights: dict[Literal["latency", "accuracy", "bytes"], float] | None = None
+    #: Energy per frame on the device (compute, radio, tail and idle), e.g. ``"50 mJ"``.
+    max_energy: PositiveEnergy | None = None
+    #: Battery life of each device at the workload (needs ``device.battery``).
+    min_battery_life: PositiveDuration | None = None
+    objective: Literal["latency", "accuracy", "bytes", "energy", "weighted"] = "latency"
+    #: For ``objective: weighted``: weights of normalised latency, (1 - accuracy), bytes
+    #: and energy per frame.
+    weights: dict[Literal["latency", "accuracy", "bytes", "energy"], float] | None = None
 
     @model_validator(mode="after")
     def _weights(self):

@@ -88,6 +88,25 @@ class Scenario(Section):
                     f"splits.compression: no codec of {codecs} applies to {mode} ({kinds}); "
                     "add one that does, e.g. none, int8 or jpeg@75"
                 )
+        qos = self.qos
+        wants_energy = (
+            qos.max_energy is not None
+            or qos.min_battery_life is not None
+            or qos.objective == "energy"
+            or (qos.weights or {}).get("energy", 0) > 0
+        )
+        if wants_energy and self.device.power is None:
+            raise ValueError(
+                "device.power: the QoS asks for energy, which needs the board's power model "
+                "(a shipped name such as rpi4b, or {idle, active})"
+            )
+        if wants_energy and self.network.radio is None and self.modes != ["LC"]:
+            raise ValueError(
+                "network.radio: the QoS asks for energy, which needs the radio's power model "
+                "(a shipped name such as lte or wifi, or an inline state machine)"
+            )
+        if qos.min_battery_life is not None and self.device.battery is None:
+            raise ValueError('device.battery: qos.min_battery_life needs a battery, e.g. "10 Wh"')
         return self
 
     @property

@@ -21,10 +21,13 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
+
+if TYPE_CHECKING:  # annotation only
+    from .radio import Radio
 
 __all__ = [
     "LossModel",
@@ -268,10 +271,19 @@ class Link:
         env: the simulation environment.
         params: rate, delay, jitter, queue, loss.
         rng: the link's random stream (loss and jitter).
+        uplink: True for the devices-to-server direction (a device's radio sends on it),
+            False for the other (a device's radio receives).
     """
 
-    def __init__(self, env: simpy.Environment, params: LinkParams, rng: np.random.Generator):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        params: LinkParams,
+        rng: np.random.Generator,
+        uplink: bool = True,
+    ):
         self.env = env
+        self.uplink = uplink
         self.params = params
         self.rate = params.rate
         self.delay = params.delay
@@ -312,6 +324,8 @@ class Link:
         packet: Any,
         deliver: Callable[[Any], None],
         on_loss: Callable[[Any], None] | None = None,
+        radio: Radio | None = None,
+        record: Any = None,
     ) -> int:
         """Queue an IP packet; ``deliver(packet)`` runs at its arrival unless it is lost.
 
@@ -321,6 +335,9 @@ class Link:
             packet: anything; handed back to ``deliver`` or ``on_loss``.
             deliver: called at the arrival time.
             on_loss: called at once if the packet is dropped at the queue or lost.
+            radio: the radio of the device at this end (it sends on the uplink, receives
+                on the downlink), told when the packet is on the air; None: not tracked.
+            record: the frame the packet belongs to (its radio energy is charged there).
 
         Returns:
             The bytes put on the air (0 when the full queue dropped the packet).
@@ -342,6 +359,8 @@ class Link:
         self.busy += serialise
         if self.monitor is not None:
             self.monitor.sent(start, departure, len(self._backlog) - 1, now)
+        if radio is not None and self.uplink:  # sent, whether or not it arrives
+            radio.up(start, departure, wire_bytes, record)
         if self.loss.lost():
             self.lost += 1
             if on_loss is not None:
@@ -356,6 +375,8 @@ class Link:
         if arrival < self._last_arrival:
             arrival = self._last_arrival
         self._last_arrival = arrival
+        if radio is not None and not self.uplink:  # received as it arrives
+            radio.down(arrival - serialise, arrival, wire_bytes, record)
         self.env.timeout(arrival - now, (deliver, packet)).callbacks.append(_dispatch)
         return wire_bytes
 
@@ -380,8 +401,8 @@ class Channel:
         rng_down: np.random.Generator,
     ):
         self.env = env
-        self.up = Link(env, uplink, rng_up)
-        self.down = Link(env, downlink, rng_down)
+        self.up = Link(env, uplink, rng_up, uplink=True)
+        self.down = Link(env, downlink, rng_down, uplink=False)
 
     def link(self, direction: str) -> Link:
         return self.up if direction == "up" else self.down

@@ -32,6 +32,7 @@ import simpy
 from ..store import BoundedCache, cache_dir, cache_key, source_version, write_parquet
 from .channel import IP_TCP_HEADER, IP_UDP_HEADER, Channel, LinkParams
 from .frames import FrameRecord
+from .tcp import SYN_BYTES
 from .transfer import TransferSetup, testbed
 from .transport import Transport, TransportParams
 
@@ -287,16 +288,33 @@ class FastTransport(Transport):
         device: the device served.
         rng: the transport's random stream (which measured message a frame gets).
         tables: ``{"up": table, "down": table}`` of :func:`stream_table`.
+        handshake: the device opens a persistent TCP connection at time 0 (its SYN and
+            SYN-ACK wake the radio then, as they do at packet level).
     """
 
     name = "fast"
 
-    def __init__(self, env, channel: Channel, params, device, rng, *, tables: dict):
+    def __init__(
+        self, env, channel: Channel, params, device, rng, *, tables: dict, handshake=False
+    ):
         super().__init__(env, channel, params, device, rng)
         self.draws = {direction: _Draws(table) for direction, table in tables.items()}
+        self.handshake = handshake
         for link in (channel.up, channel.down):
             if not hasattr(link, "fast_free"):
                 link.fast_free = 0.0
+
+    def start(self) -> None:
+        """Tell the radio of the persistent connection's handshake at time 0: the streams
+        were measured on open connections, but at packet level these two packets promote
+        the radio (without delaying a frame), and fast fidelity must find it as awake."""
+        if not self.handshake or self.radio is None:
+            return
+        up, down = self.channel.up, self.channel.down
+        syn, syn_ack = SYN_BYTES + up.overhead, SYN_BYTES + down.overhead
+        self.radio.up(0.0, syn / up.rate, syn, None)
+        arrival = syn / up.rate + up.delay + syn_ack / down.rate + down.delay
+        self.radio.down(arrival - syn_ack / down.rate, arrival, syn_ack, None)
 
     def send(self, direction: str, nbytes: int, record: FrameRecord) -> simpy.Event:
         draws = self.draws[direction]
@@ -314,6 +332,12 @@ class FastTransport(Transport):
         link.packets += int(draws.packets[i])
         link.bytes += int(draws.data_wire[i])
         done_at = max(now + draws.latency[i], serialised + link.delay)
+        if self.radio is not None:
+            # the whole transfer counts as transfer time: its packets are not drawn
+            data = int(draws.data_wire[i])
+            rest = max(int(draws.wire[i]) - data, 0)  # ACKs and handshake
+            up, down = (data, rest) if direction == "up" else (rest, data)
+            self.radio.transfer_done(start, done_at, up, down, record)
         record.wire_bytes += int(draws.wire[i])
         record.packets += int(draws.packets[i])
         record.retransmissions += int(draws.retx[i])

@@ -48,6 +48,14 @@ FRAME_COLUMNS: dict[str, str] = {
     "exited": "True when an early exit answered the frame on the device",
     "status": "delivered (by the deadline), late (after it) or lost",
     "reason": "why a frame was lost (packet loss, queue overflow, timeout); empty otherwise",
+    "energy_compute": "device energy computing this frame (J): the board's active power x "
+    "its head, encoding and exit-branch time; NaN without a device power model",
+    "energy_radio": "radio energy moving this frame's packets (J): transfer power over the "
+    "time they are on the air (and gaps within the frame's transfer), plus per-bit energy; "
+    "0 for LC and exits, NaN without a radio model",
+    "energy_tail": "radio energy of the tail after this frame's last packet (up to the next "
+    "frame's first) and of a promotion its packets needed (J); NaN without a radio model. "
+    "Idle energy belongs to no frame: summary.csv has it",
 }
 
 
@@ -72,6 +80,9 @@ class FrameRecord:
     exited: bool = False
     status: str = ""
     reason: str = ""
+    energy_compute: float = math.nan
+    energy_radio: float = math.nan
+    energy_tail: float = math.nan
 
     def finish(self, now: float) -> None:
         """Mark the result as back on the device at ``now``."""

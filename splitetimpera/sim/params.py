@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .channel import LinkParams
+from .radio import RadioParams
 from .transport import TransportParams
 
-__all__ = ["WorkloadParams", "NetworkParams", "JobParams", "RunSpec"]
+__all__ = ["WorkloadParams", "NetworkParams", "JobParams", "EnergyParams", "RunSpec"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +89,29 @@ class JobParams:
     payload_samples: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
+@dataclass(frozen=True)
+class EnergyParams:
+    """The devices' power models (each device has the same board and radio).
+
+    Attributes:
+        idle_w: board power between frames (W); None: no device power model.
+        active_w: board power while computing (W).
+        radio: the radio's model; None: no radio model (radio energy unknown).
+        battery_j: each device's battery (J); None: no battery life.
+    """
+
+    idle_w: float | None = None
+    active_w: float | None = None
+    radio: RadioParams | None = None
+    battery_j: float | None = None
+
+    def __post_init__(self):
+        if (self.idle_w is None) != (self.active_w is None):
+            raise ValueError('"idle_w" and "active_w" go together.')
+        if self.idle_w is not None and not 0 <= self.idle_w <= self.active_w:
+            raise ValueError('need 0 <= "idle_w" <= "active_w".')
+
+
 @dataclass(frozen=True, eq=False)
 class RunSpec:
     """One configuration's simulation.
@@ -101,6 +125,7 @@ class RunSpec:
         workload: frame arrivals.
         network: channel and transport.
         job: per-frame work.
+        energy: the devices' power models (nothing accounted by default).
     """
 
     seed: int
@@ -111,3 +136,4 @@ class RunSpec:
     job: JobParams
     device_slowdown: float = 1.0
     server_slowdown: float = 1.0
+    energy: EnergyParams = field(default_factory=EnergyParams)

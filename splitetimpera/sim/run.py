@@ -9,6 +9,13 @@ of scenarios, profiles or models (:mod:`splitetimpera.pipeline` translates them)
 Every run with the same seed uses the same named random streams, so configurations see
 the same arrivals and the same loss pattern (common random numbers).
 
+Energy (when the spec carries power models): each frame's compute energy is the board's
+active power times its device time; each device's radio (:mod:`.radio`) follows that
+device's packets; LC keeps its radio off (it sends nothing). A device's accounting window
+runs from 0 to one mean inter-arrival gap after its last frame, the steady state of the
+workload: the board idles over the window when not computing, and the last frame's tail
+is cut where the next frame would have come.
+
 A frame's life (METHODS section 5): generated -> waits for its device -> head (+ encoding)
 -> uplink transfer -> waits for a server worker -> (decoding +) tail -> result over the
 downlink. LC runs the whole model on the device; RC sends the input; SC splits; EE runs
@@ -31,6 +38,7 @@ from .fast import FAST_REPS, FastTransport, cliff, overload, stream_setups, stre
 from .frames import FrameRecord
 from .params import RunSpec
 from .protocols import make_transport
+from .radio import Radio
 from .server import Server
 from .streams import Streams
 from .workload import arrival_times, source
@@ -95,9 +103,17 @@ def _transports(spec: RunSpec, env, channel, streams: Streams) -> tuple[list, st
     net = spec.network
     tables, refusal = _fast_tables(spec) if net.fidelity == "fast" else (None, "")
     if tables is not None:
+        # a persistent TCP connection opens at 0: its handshake wakes the radio there
+        handshake = net.protocol == "tcp" and net.transport.connection == "persistent"
         built = [
             FastTransport(
-                env, channel, net.transport, d, streams.get(f"transport/{d}"), tables=tables
+                env,
+                channel,
+                net.transport,
+                d,
+                streams.get(f"transport/{d}"),
+                tables=tables,
+                handshake=handshake,
             )
             for d in range(spec.devices)
         ]
@@ -125,6 +141,15 @@ def run_configuration(spec: RunSpec) -> RunOutput:
         )  # fmt: skip
         transports, packets_instead = _transports(spec, env, channel, streams)
         channel.up.monitor, channel.down.monitor = LinkMonitor(), LinkMonitor()
+    energy = spec.energy
+    radios: list[Radio] = []
+    if energy.radio is not None and job.mode != "LC":
+        radios = [Radio(env, energy.radio) for _ in range(count)]
+        for transport, radio in zip(transports, radios):
+            transport.radio = radio
+    active_w = energy.active_w
+    # LC's radio stays off: nothing of its frames is on the air
+    radio_start = 0.0 if (radios or job.mode == "LC") else math.nan
     devices = [Device(env, d) for d in range(count)]
     server = Server(env, spec.workers)
     records: list[FrameRecord] = []
@@ -152,6 +177,8 @@ def run_configuration(spec: RunSpec) -> RunOutput:
         d = record.device
         seconds = head[d]() + encode + branch
         head_draws.append(seconds)
+        if active_w is not None:
+            record.energy_compute = active_w * seconds
         yield from devices[d].run(record, seconds)
         if job.mode == "LC":
             record.finish(env.now)
@@ -161,6 +188,10 @@ def run_configuration(spec: RunSpec) -> RunOutput:
             record.finish(env.now)
             return
         record.payload_bytes = payload(d)
+        if radios:
+            wait = radios[d].wake(record)  # an idle radio promotes before it can send
+            if wait > 0:
+                yield env.timeout(wait)
         ok = yield transports[d].send("up", record.payload_bytes, record)
         if not ok:
             transports[d].close(record)
@@ -177,20 +208,25 @@ def run_configuration(spec: RunSpec) -> RunOutput:
         record.finish(env.now)
 
     def start(record: FrameRecord) -> None:
+        record.energy_radio = record.energy_tail = radio_start
         records.append(record)
         env.process(life(record))
 
     last_gen = 0.0
+    windows: list[float] = []
     for d in range(count):
         times = arrival_times(
             wl.arrival, wl.frames, streams.get(f"workload/{d}"),
             rate=wl.rate, trace=wl.trace, random_phase=count > 1,
         )  # fmt: skip
         last_gen = max(last_gen, float(times[-1]))
+        windows.append(float(times[-1]) + _mean_gap(wl, times))
         env.process(source(env, d, times, wl.deadline, start))
     for t in transports:
         t.start()
     env.run(until=last_gen + SETTLE_TIME)
+    for radio, window in zip(radios, windows):
+        radio.close(window)
     for record in records:
         if not record.status:
             record.lose("timeout")
@@ -211,8 +247,52 @@ def run_configuration(spec: RunSpec) -> RunOutput:
         "links": {"up": channel.up.monitor.bins(), "down": channel.down.monitor.bins()}
         if channel
         else {},
+        "energy": _energy(spec, devices, radios, windows),
     }
     return RunOutput(records, stats)
+
+
+def _mean_gap(wl, times: np.ndarray) -> float:
+    """Seconds between a device's frames on average: the period of its steady state."""
+    if wl.arrival != "trace":
+        return 1.0 / wl.rate
+    return float(np.mean(np.diff(times))) if times.size > 1 else 0.0
+
+
+def _energy(spec: RunSpec, devices: list[Device], radios: list[Radio], windows) -> dict:
+    """The run's energy account, all devices together (J; NaN where a model is missing)."""
+    energy = spec.energy
+    nan = math.nan
+    board = energy.active_w is not None
+    compute = sum(d.busy for d in devices) * energy.active_w if board else nan
+    board_idle = (
+        sum(energy.idle_w * max(w - d.busy, 0.0) for d, w in zip(devices, windows))
+        if board
+        else nan
+    )
+    if radios:
+        transfer = sum(r.transfer for r in radios)
+        tail = sum(r.tail for r in radios)
+        radio_idle = sum(r.idle for r in radios)
+        unowned = sum(r.unowned for r in radios)
+        promotions = sum(r.promotions for r in radios)
+    elif spec.job.mode == "LC":
+        transfer = tail = radio_idle = unowned = 0.0
+        promotions = 0
+    else:
+        transfer = tail = radio_idle = unowned = nan
+        promotions = 0
+    return {
+        "compute": compute,
+        "transfer": transfer,
+        "tail": tail,
+        "idle": board_idle + radio_idle,
+        "board_idle": board_idle,
+        "radio_idle": radio_idle,
+        "unowned": unowned,
+        "promotions": promotions,
+        "window": float(sum(windows)),
+    }
 
 
 def _span(records: list[FrameRecord]) -> float:

@@ -75,6 +75,7 @@ class _Flow:
         params = conn.params
         self.data_link: Link = conn.channel.link(direction)
         self.ack_link: Link = conn.channel.reverse(direction)
+        self.radio = conn.radio
         self.mss = self.data_link.mtu - IP_TCP_HEADER
         self.iw = params.initial_window
         self.cwnd = float(params.initial_window)
@@ -180,7 +181,7 @@ class _Flow:
         self.sent_order.append((now, seg))
         self.last_send = now
         record.wire_bytes += self.data_link.send(
-            self.size[index] + IP_TCP_HEADER, (seg, now), self._on_data
+            self.size[index] + IP_TCP_HEADER, (seg, now), self._on_data, None, self.radio, record
         )
         record.packets += 1
         if retransmission:
@@ -399,7 +400,9 @@ class _Flow:
         else:
             sack = -1
         ip_bytes = IP_TCP_HEADER + (_SACK_OPTION if sack >= 0 else 0)
-        wire = self.ack_link.send(ip_bytes, (self.rcv_nxt, sack, sent), self._on_ack)
+        wire = self.ack_link.send(
+            ip_bytes, (self.rcv_nxt, sack, sent), self._on_ack, None, self.radio, record
+        )
         if record is not None:
             record.wire_bytes += wire
             record.packets += 1
@@ -412,12 +415,16 @@ class Connection:
         env: the simulation environment.
         channel: the shared channel.
         params: transport settings.
+        radio: the device's radio, told about every packet (None: not tracked).
     """
 
-    def __init__(self, env: simpy.Environment, channel: Channel, params: TransportParams):
+    def __init__(
+        self, env: simpy.Environment, channel: Channel, params: TransportParams, radio=None
+    ):
         self.env = env
         self.channel = channel
         self.params = params
+        self.radio = radio
         self.up = _Flow(self, "up")
         self.down = _Flow(self, "down")
         self.established = env.event()
@@ -450,14 +457,20 @@ class Connection:
         timeout = self.params.syn_timeout * (2**self._syn_tries)
         self._syn_tries += 1
         self._syn_sent_at = self.env.now
-        self._charge(self.channel.up.send(SYN_BYTES, None, self._on_syn))
+        self._charge(
+            self.channel.up.send(SYN_BYTES, None, self._on_syn, None, self.radio, self._record)
+        )
         self.env.timeout(timeout).callbacks.append(self._syn_timer)
 
     def _syn_timer(self, _event: simpy.Event) -> None:
         self._send_syn()
 
     def _on_syn(self, _packet) -> None:
-        self._charge(self.channel.down.send(SYN_BYTES, None, self._on_syn_ack))
+        self._charge(
+            self.channel.down.send(
+                SYN_BYTES, None, self._on_syn_ack, None, self.radio, self._record
+            )
+        )
 
     def _on_syn_ack(self, _packet) -> None:
         if self.established.triggered:
@@ -491,7 +504,7 @@ class TcpTransport(Transport):
 
     def start(self) -> None:
         if self.params.connection == "persistent":
-            self.persistent = Connection(self.env, self.channel, self.params)
+            self.persistent = Connection(self.env, self.channel, self.params, self.radio)
             self.persistent.open()
 
     def close(self, record: FrameRecord) -> None:
@@ -506,7 +519,7 @@ class TcpTransport(Transport):
         if self.persistent is not None:
             conn = self.persistent
         elif direction == "up":
-            conn = Connection(self.env, self.channel, self.params)
+            conn = Connection(self.env, self.channel, self.params, self.radio)
             self.per_frame[record.frame] = conn
             conn.open(record)
         else:

@@ -3,7 +3,9 @@
 A transport serves one device: it sends a message of ``nbytes`` up (device to server) or
 down (server to device) and returns a SimPy event that succeeds with ``True`` when the
 whole message has reached the other side, or ``False`` when it was lost. It charges the
-bytes, packets and retransmissions it causes to the frame's record.
+bytes, packets and retransmissions it causes to the frame's record, and hands every packet
+it puts on the channel to its device's :attr:`Transport.radio` (when the run keeps an
+energy account) so that the radio's state follows the packets.
 
 To add a protocol, subclass :class:`Transport`, give it a ``name`` and decorate it with
 ``@TRANSPORTS.register``; the scenario's ``network.protocol`` then accepts that name.
@@ -74,6 +76,9 @@ class Transport(ABC):
         self.params = params
         self.device = device
         self.rng = rng
+        #: The device's radio (:class:`~splitetimpera.sim.radio.Radio`), set by the run
+        #: before :meth:`start` when energy is accounted; None: packets are not tracked.
+        self.radio = None
 
     def start(self) -> None:
         """Called once at time 0 (e.g. to open a persistent connection)."""

@@ -66,7 +66,9 @@ class UdpTransport(Transport):
                 self._put(link, size, message, record)
 
     def _put(self, link, size: int, message: _Message, record: FrameRecord) -> None:
-        record.wire_bytes += link.send(size + IP_UDP_HEADER, message, self._arrived, self._lost)
+        record.wire_bytes += link.send(
+            size + IP_UDP_HEADER, message, self._arrived, self._lost, self.radio, record
+        )
         record.packets += 1
 
     @staticmethod
