@@ -120,22 +120,25 @@ def udp_recv(mode: str, arg: str) -> None:
 
 
 def tcp_sink(port: str) -> None:
+    """Accept transfers, each in its own thread: a connection still waiting for its
+    peer's FIN (lost, so retransmitted after an RTO) must not delay reading the next."""
+    import threading
+
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
     server.bind(("0.0.0.0", int(port)))
     server.listen(16)
-    buf = bytearray(1 << 20)
-    view = memoryview(buf)
-    while True:
-        conn, _ = server.accept()
-        t_accept = time.monotonic_ns()
-        got = 0
+    lock = threading.Lock()
+
+    def receive(conn: socket.socket, t_accept: int) -> None:
+        buf = bytearray(1 << 20)
+        view = memoryview(buf)
         header = b""
         while len(header) < 16:
             n = conn.recv_into(view, 16 - len(header))
             if not n:
-                break
+                return
             header += bytes(view[:n])
         rep, size = struct.unpack("!qq", header)
         got = len(header)
@@ -146,10 +149,15 @@ def tcp_sink(port: str) -> None:
             got += n
         t_last = time.monotonic_ns()
         conn.sendall(b"k")
+        with lock:
+            print(json.dumps({"rep": rep, "bytes": got, "t_accept_ns": t_accept,
+                              "t_last_ns": t_last}), flush=True)  # fmt: skip
         conn.recv(1)  # the sender's close
         conn.close()
-        print(json.dumps({"rep": rep, "bytes": got, "t_accept_ns": t_accept,
-                          "t_last_ns": t_last}), flush=True)  # fmt: skip
+
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=receive, args=(conn, time.monotonic_ns()), daemon=True).start()
 
 
 def tcp_send(
