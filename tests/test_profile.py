@@ -99,3 +99,23 @@ def test_shipped_profiles_cover_cpu_and_gpu(monkeypatch):
 def test_cuda_profile(tmp_path):
     result = profile_model("digits_vgg", device="cuda", repeats=5, warmup=2, folder=tmp_path)
     assert result.meta["gpu"] and np.isfinite(result.meta["full_median_s"])
+
+
+def test_paced_profile_times_one_run_per_period_through_a_worker(tmp_path):
+    import time
+
+    from splitetimpera.errors import SeiError
+
+    t0 = time.perf_counter()
+    result = profile_model(
+        "digits_vgg", repeats=3, warmup=1, folder=tmp_path, hardware="paced", threads=1,
+        splits=["features.6"], pace=0.05,
+    )  # fmt: skip
+    # full, head and tail, three rounds, each run after 50 ms of idleness
+    assert time.perf_counter() - t0 >= 3 * 3 * 0.05
+    assert list(result.table["split"]) == ["features.6"]
+    assert result.meta["pace_s"] == 0.05
+    assert (result.table[["head_median_s", "tail_median_s"]] > 0).all(axis=None)
+    assert len(result.samples) == 2 * 3
+    with pytest.raises(SeiError, match="no split features.99"):
+        profile_model("digits_vgg", repeats=3, folder=tmp_path, splits=["features.99"])
