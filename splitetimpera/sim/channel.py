@@ -12,7 +12,8 @@ their packets interleave and queue. Transports (:mod:`.udp`, :mod:`.tcp`) put pa
 it; the link knows nothing of them.
 
 The queue and the serialiser are computed, not simulated packet by packet: a link keeps
-the time its transmitter frees up, so each packet costs one SimPy event (its arrival).
+the time its transmitter frees up, so each packet costs one SimPy event (its arrival),
+a bare one (:class:`_Arrival`) scheduled on the environment like a timeout.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 __all__ = [
     "LossModel",
@@ -213,9 +215,26 @@ class LinkParams:
             raise ValueError(f'"queue_limit" must be > 0, got {self.queue_limit}.')
 
 
-def _dispatch(event: simpy.Event) -> None:
-    deliver, packet = event.value
-    deliver(packet)
+def _deliver(event: _Arrival) -> None:
+    event.deliver(event.packet)
+
+
+_DELIVER = [_deliver]
+
+
+class _Arrival:
+    """A packet's arrival as a bare SimPy event: what ``Environment.step`` reads of an
+    event (its callbacks and ``_ok``), without the cost of a ``Timeout`` per packet.
+    Scheduled with ``Environment.schedule`` at normal priority, exactly where a timeout
+    would be, so the order of events is unchanged."""
+
+    __slots__ = ("callbacks", "_ok", "deliver", "packet")
+
+    def __init__(self, deliver: Callable[[Any], None], packet: Any):
+        self.callbacks = _DELIVER  # step() reads and replaces the reference, never the list
+        self._ok = True
+        self.deliver = deliver
+        self.packet = packet
 
 
 class Link:
@@ -229,6 +248,7 @@ class Link:
 
     def __init__(self, env: simpy.Environment, params: LinkParams, rng: np.random.Generator):
         self.env = env
+        self._schedule = env.schedule
         self.params = params
         self.rate = params.rate
         self.delay = params.delay
@@ -309,7 +329,7 @@ class Link:
         if arrival < self._last_arrival:
             arrival = self._last_arrival
         self._last_arrival = arrival
-        self.env.timeout(arrival - now, (deliver, packet)).callbacks.append(_dispatch)
+        self._schedule(_Arrival(deliver, packet), NORMAL, arrival - now)
         return wire_bytes
 
 
