@@ -13,7 +13,7 @@ it; the link knows nothing of them.
 
 The queue and the serialiser are computed, not simulated packet by packet: a link keeps
 the time its transmitter frees up, so each packet costs one SimPy event (its arrival),
-a bare one (:class:`_Arrival`) scheduled on the environment like a timeout.
+a bare one (:mod:`.callback`) scheduled on the environment like a timeout.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import simpy
 from simpy.events import NORMAL
+
+from .callback import CallEvent
 
 __all__ = [
     "LossModel",
@@ -57,16 +59,16 @@ class _Uniforms:
 
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
-        self.buf = rng.random(_BLOCK)
+        self.buf = rng.random(_BLOCK).tolist()  # Python floats: faster to index, same values
         self.i = 0
 
     def next(self) -> float:
-        if self.i == _BLOCK:
-            self.buf = self.rng.random(_BLOCK)
-            self.i = 0
-        value = self.buf[self.i]
-        self.i += 1
-        return value
+        i = self.i
+        if i == _BLOCK:
+            self.buf = self.rng.random(_BLOCK).tolist()
+            i = 0
+        self.i = i + 1
+        return self.buf[i]
 
 
 class LossModel(ABC):
@@ -215,28 +217,6 @@ class LinkParams:
             raise ValueError(f'"queue_limit" must be > 0, got {self.queue_limit}.')
 
 
-def _deliver(event: _Arrival) -> None:
-    event.deliver(event.packet)
-
-
-_DELIVER = [_deliver]
-
-
-class _Arrival:
-    """A packet's arrival as a bare SimPy event: what ``Environment.step`` reads of an
-    event (its callbacks and ``_ok``), without the cost of a ``Timeout`` per packet.
-    Scheduled with ``Environment.schedule`` at normal priority, exactly where a timeout
-    would be, so the order of events is unchanged."""
-
-    __slots__ = ("callbacks", "_ok", "deliver", "packet")
-
-    def __init__(self, deliver: Callable[[Any], None], packet: Any):
-        self.callbacks = _DELIVER  # step() reads and replaces the reference, never the list
-        self._ok = True
-        self.deliver = deliver
-        self.packet = packet
-
-
 class Link:
     """One direction of the bottleneck link.
 
@@ -301,7 +281,10 @@ class Link:
             The bytes put on the air (0 when the full queue dropped the packet).
         """
         now = self.env.now
-        if self.backlog() >= self.queue_limit:
+        queue = self._backlog
+        while queue and queue[0] <= now:
+            queue.popleft()
+        if len(queue) >= self.queue_limit:
             self.dropped += 1
             if on_loss is not None:
                 on_loss(packet)
@@ -311,7 +294,7 @@ class Link:
         serialise = wire_bytes / self.rate
         departure = start + serialise
         self._free_at = departure
-        self._backlog.append(departure)
+        queue.append(departure)
         self.packets += 1
         self.bytes += wire_bytes
         self.busy += serialise
@@ -329,7 +312,7 @@ class Link:
         if arrival < self._last_arrival:
             arrival = self._last_arrival
         self._last_arrival = arrival
-        self._schedule(_Arrival(deliver, packet), NORMAL, arrival - now)
+        self._schedule(CallEvent(deliver, packet), NORMAL, arrival - now)
         return wire_bytes
 
 

@@ -50,6 +50,7 @@ from collections import deque
 
 import simpy
 
+from .callback import call_later
 from .channel import IP_TCP_HEADER, Channel, Link
 from .congestion import CONGESTION_CONTROLS, INFINITE_SSTHRESH
 from .frames import FrameRecord
@@ -823,7 +824,7 @@ class _Flow:
         self.timer_at = at
         if at < self.timer_fire - _EPS:
             self.timer_fire = at
-            self.env.timeout(at - now, at).callbacks.append(self._on_timer)
+            call_later(self.env, at - now, self._on_timer, at)
 
     def _clear_timer(self) -> None:
         self.timer_kind = _NONE
@@ -860,8 +861,8 @@ class _Flow:
         self._arm(_TLP, pto)
         return True
 
-    def _on_timer(self, event: simpy.Event) -> None:
-        if event.value != self.timer_fire:
+    def _on_timer(self, fire: float) -> None:
+        if fire != self.timer_fire:
             return  # superseded by an earlier deadline
         self.timer_fire = math.inf
         kind = self.timer_kind
@@ -870,7 +871,7 @@ class _Flow:
         now = self.env.now
         if now < self.timer_at - _EPS:
             self.timer_fire = self.timer_at
-            self.env.timeout(self.timer_at - now, self.timer_at).callbacks.append(self._on_timer)
+            call_later(self.env, self.timer_at - now, self._on_timer, self.timer_at)
             return
         if self.snd_una >= self.snd_nxt:
             self._clear_timer()
@@ -1090,10 +1091,10 @@ class _Flow:
         """Delayed or compressed ACK: send at ``at`` unless one goes out before."""
         if at < self.ack_due - _EPS:
             self.ack_due = at
-            self.env.timeout(at - self.env.now, (record, at)).callbacks.append(self._ack_timer)
+            call_later(self.env, at - self.env.now, self._ack_timer, (record, at))
 
-    def _ack_timer(self, event: simpy.Event) -> None:
-        record, at = event.value
+    def _ack_timer(self, due: tuple) -> None:
+        record, at = due
         if at == self.ack_due:
             self._send_ack(record, -1, self.ts_recent)
 
