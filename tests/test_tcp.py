@@ -485,3 +485,21 @@ def test_a_timeout_resends_the_head_and_gives_up_only_on_old_segments():
     lost = [seg for seg in range(10) if flow.flags[seg] & tcp._LOST]
     assert lost == [0, 1, 2, 3, 4]
     assert flow.cwnd == flow._in_flight() == 6  # five recent segments and the head again
+
+
+def test_cubic_keeps_its_curve_across_an_application_pause():
+    # CA_EVENT_TX_START: sending again with nothing in flight moves CUBIC's epoch on by
+    # the pause, so that the pause does not count as time on the cubic curve
+    env = simpy.Environment()
+    link = LinkParams(rate=100e6 / 8, delay=0.005, overhead=OVERHEAD)
+    channel = Channel(env, link, link, np.random.default_rng(0), np.random.default_rng(1))
+    flow = Connection(env, channel, TransportParams()).up
+    flow.ssthresh = 5  # congestion avoidance from the start
+    record = FrameRecord(device=0, frame=0, t_gen=0.0)
+    flow.write(20 * MSS, record)
+    env.run(until=0.1)
+    epoch, last_send = flow.cc.epoch_start, flow.last_send
+    assert epoch is not None and flow.snd_una == flow.snd_nxt == 20
+    env.run(until=0.15)  # idle, shorter than the RTO: no slow-start restart
+    flow.write(5 * MSS, record)
+    assert flow.cc.epoch_start == pytest.approx(epoch + (0.15 - last_send))

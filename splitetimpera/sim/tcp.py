@@ -285,8 +285,8 @@ class _Flow:
                 break
             first = self.snd_nxt == self.snd_una
             seg = self.snd_nxt
+            self._transmit(seg, now, retransmission=False)  # before it counts in flight
             self.snd_nxt += 1
-            self._transmit(seg, now, retransmission=False)
             sent += 1
             if first or self.timer_kind == _TLP:
                 self._rearm_rto(now)
@@ -332,6 +332,7 @@ class _Flow:
     def _transmit(self, seg: int, now: float, retransmission: bool) -> None:
         index = seg - self.base
         if self.last_send is not None and self._in_flight() == 0:
+            # CA_EVENT_TX_START: the first transmission with nothing in flight
             self.cc.on_restart(now - self.last_send, now)
         record = self.owner[index]
         self.sent_at[index] = now
