@@ -105,11 +105,17 @@ def timer_fire_time(now: float, delay: float, tick: float) -> float:
     """
     if tick <= 0:
         return now + delay
-    jiffies = math.floor(now / tick + 1e-9)
-    n = max(math.ceil(delay / tick - 1e-9), 1)
-    shift = 0 if n < 63 else 3 if n < 504 else 6
-    expires = ((jiffies + n + (1 << shift)) >> shift) << shift
-    return expires * tick
+    jiffies = int(now / tick + 1e-9)  # floor: now >= 0
+    ticks = delay / tick - 1e-9
+    n = int(ticks)
+    if n < ticks:  # ceil
+        n += 1
+    if n < 1:
+        n = 1
+    if n < 63:
+        return (jiffies + n + 1) * tick
+    shift = 3 if n < 504 else 6
+    return (((jiffies + n + (1 << shift)) >> shift) << shift) * tick
 
 
 class _Flow:
@@ -279,20 +285,22 @@ class _Flow:
         """tcp_write_xmit: send new segments while cwnd and the receive window allow."""
         sent = 0
         limited = False
-        while self.snd_nxt < self.total and self.snd_nxt - self.snd_una < self.rwnd:
-            if self._in_flight() >= self.cwnd and not (force_one and sent == 0):
+        total, rwnd, cwnd, una = self.total, self.rwnd, self.cwnd, self.snd_una
+        in_flight = self._in_flight()
+        while self.snd_nxt < total and self.snd_nxt - una < rwnd:
+            if in_flight >= cwnd and not (force_one and sent == 0):
                 limited = True
                 break
-            first = self.snd_nxt == self.snd_una
             seg = self.snd_nxt
             self._transmit(seg, now, retransmission=False)  # before it counts in flight
-            self.snd_nxt += 1
+            self.snd_nxt = seg + 1
+            in_flight += 1
             sent += 1
-            if first or self.timer_kind == _TLP:
+            if seg == una or self.timer_kind == _TLP:
                 self._rearm_rto(now)
             if force_one:
                 break
-        limited = limited or self._in_flight() >= self.cwnd
+        limited = limited or in_flight >= cwnd
         if sent or limited:
             self._cwnd_validate(limited, now)
         if sent:
@@ -331,9 +339,12 @@ class _Flow:
 
     def _transmit(self, seg: int, now: float, retransmission: bool) -> None:
         index = seg - self.base
-        if self.last_send is not None and self._in_flight() == 0:
+        last_send = self.last_send
+        if last_send is not None and self.snd_nxt == self.snd_una + self.sacked_out + (
+            self.lost_out - self.retrans_out
+        ):
             # CA_EVENT_TX_START: the first transmission with nothing in flight
-            self.cc.on_restart(now - self.last_send, now)
+            self.cc.on_restart(now - last_send, now)
         record = self.owner[index]
         self.sent_at[index] = now
         self.order.append((now, seg))
@@ -441,27 +452,53 @@ class _Flow:
                 flag |= _F_DSACK_TLP
         first_ackt = last_ackt = None
         if cum > prior_una:
+            high_seq, min_rtt = self.high_seq, self.min_rtt
+            rack_ts, rack_seg, rack_rtt = self.rack_ts, self.rack_seg, self.rack_rtt
+            advanced = False
             for seg in range(prior_una, cum):
                 index = seg - base
                 f = flags[index]
-                if f & _EVER:
-                    flag |= _F_RETRANS_ACKED
-                elif not f & _SACKED:
-                    last_ackt = sent_at[index]
+                if f:
+                    if f & _EVER:
+                        flag |= _F_RETRANS_ACKED
+                    elif not f & _SACKED:
+                        last_ackt = sent_at[index]
+                        if first_ackt is None:
+                            first_ackt = last_ackt
+                        if seg < high_seq:
+                            flag |= _F_ORIG
+                    if f & _SACKED:
+                        self.sacked_out -= 1
+                    else:
+                        delivered += 1
+                        t = sent_at[index]
+                        rtt = now - t
+                        if not (f & _EVER and rtt < min_rtt):  # _rack_advance, inlined
+                            advanced = True
+                            rack_rtt = rtt
+                            if t > rack_ts or (t == rack_ts and seg > rack_seg):
+                                rack_ts, rack_seg = t, seg
+                    if f & _LOST:
+                        self.lost_out -= 1
+                    if f & _RETRANS:
+                        self.retrans_out -= 1
+                else:  # the common case: a segment sent once, ACKed in order
+                    t = sent_at[index]
+                    last_ackt = t
                     if first_ackt is None:
-                        first_ackt = last_ackt
-                    if seg < self.high_seq:
+                        first_ackt = t
+                    if seg < high_seq:
                         flag |= _F_ORIG
-                if f & _SACKED:
-                    self.sacked_out -= 1
-                else:
                     delivered += 1
-                    self._rack_advance(sent_at[index], seg, f & _EVER, now)
-                if f & _LOST:
-                    self.lost_out -= 1
-                if f & _RETRANS:
-                    self.retrans_out -= 1
+                    advanced = True
+                    rack_rtt = now - t
+                    if t > rack_ts or (t == rack_ts and seg > rack_seg):
+                        rack_ts, rack_seg = t, seg
                 flags[index] = f | _SACKED
+            if advanced:
+                self.rack_advanced = True
+                self.rack_rtt = rack_rtt
+                self.rack_ts, self.rack_seg = rack_ts, rack_seg
             self.snd_una = cum
             flag |= _F_DATA_ACKED | _F_SET_TIMER
             ranges = self.sack_ranges
@@ -972,14 +1009,18 @@ class _Flow:
         index = seg - self.base
         record = self.owner[index] if index >= 0 else None
         peer_rto = self.peer.rto if self.peer is not None else 1.0
-        if self.last_rcv is None or now - self.last_rcv > peer_rto:
-            self.quick = max(self.quick, _QUICKACKS)
+        last_rcv = self.last_rcv
+        if last_rcv is None or now - last_rcv > peer_rto:
+            if self.quick < _QUICKACKS:
+                self.quick = _QUICKACKS
         self.last_rcv = now
-        if seg < self.rcv_nxt or self._received_out_of_order(seg):
-            self.quick = max(self.quick, _QUICKACKS)  # a duplicate: ACK it, with D-SACK
+        rcv_nxt = self.rcv_nxt
+        if seg < rcv_nxt or (self.ooo and self._received_out_of_order(seg)):
+            if self.quick < _QUICKACKS:
+                self.quick = _QUICKACKS  # a duplicate: ACK it, with D-SACK
             self._send_ack(record, seg, sent)
             return
-        if seg == self.rcv_nxt:
+        if seg == rcv_nxt:
             if self.rcv_nxt == self.rcv_wup:
                 self.ts_recent = sent
             size = self.size[index] if index >= 0 else self.mss
@@ -1005,7 +1046,9 @@ class _Flow:
                 messages.popleft()[1].succeed(True)
             if tsecr > 0 and size == self.mss:
                 self._rcv_rtt_sample(now - tsecr)
-            self._rcv_space_adjust(now)
+            rcvq_time = self.rcvq_time
+            if rcvq_time is None or (self.rcv_rtt and now - rcvq_time >= self.rcv_rtt):
+                self._rcv_space_adjust(now)
             if (
                 filled
                 or not self.delayed_ack
@@ -1100,9 +1143,12 @@ class _Flow:
             self._send_ack(record, -1, self.ts_recent)
 
     def _send_ack(self, record: FrameRecord | None, dsack: int, echo: float) -> None:
-        blocks = tuple((b[0], b[1]) for b in self.ooo[: self.max_blocks - (dsack >= 0)])
-        count = len(blocks) + (dsack >= 0)
-        ip_bytes = self.header + (_SACK_BASE + _SACK_BLOCK * count if count else 0)
+        if self.ooo or dsack >= 0:
+            blocks = tuple((b[0], b[1]) for b in self.ooo[: self.max_blocks - (dsack >= 0)])
+            count = len(blocks) + (dsack >= 0)
+            ip_bytes = self.header + _SACK_BASE + _SACK_BLOCK * count
+        else:
+            blocks, ip_bytes = (), self.header
         packet = (self.rcv_nxt, blocks, dsack, echo, self.env.now)
         wire = self.ack_link.send(ip_bytes, packet, self._on_ack)
         if self.rcv_nxt > self.rcv_wup and self.quick > 0:
