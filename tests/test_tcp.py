@@ -404,13 +404,19 @@ def test_hystart_leaves_slow_start_before_the_queue_overflows():
     assert without["ok"] and record.retransmissions > 0
 
 
-def test_an_application_limited_connection_does_not_grow_its_window():
-    # 3-segment messages every 100 ms never fill the initial window of 10: cwnd stays
+def _persistent_transport():
+    """One device's TCP transport with its persistent connection, on a loss-free link."""
     env = simpy.Environment()
     link = LinkParams(rate=100e6 / 8, delay=0.005, overhead=OVERHEAD)
     channel = Channel(env, link, link, np.random.default_rng(0), np.random.default_rng(1))
     transport = make_transport("tcp", env, channel, TransportParams(), 0, np.random.default_rng(2))
     transport.start()
+    return env, transport
+
+
+def test_an_application_limited_connection_does_not_grow_its_window():
+    # 3-segment messages every 100 ms never fill the initial window of 10: cwnd stays
+    env, transport = _persistent_transport()
 
     def app():
         for i in range(100):
@@ -424,11 +430,7 @@ def test_an_application_limited_connection_does_not_grow_its_window():
 
 
 def test_cwnd_grows_while_the_application_fills_it():
-    env = simpy.Environment()
-    link = LinkParams(rate=100e6 / 8, delay=0.005, overhead=OVERHEAD)
-    channel = Channel(env, link, link, np.random.default_rng(0), np.random.default_rng(1))
-    transport = make_transport("tcp", env, channel, TransportParams(), 0, np.random.default_rng(2))
-    transport.start()
+    env, transport = _persistent_transport()
     record = FrameRecord(device=0, frame=0, t_gen=0.0)
 
     def app():
