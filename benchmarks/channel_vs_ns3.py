@@ -5,7 +5,7 @@ one-way, 0/1/3 % packet loss (each direction), on a fresh connection (handshake 
 measured from the application's start to the last byte at the receiver. Both tools are
 set alike: CUBIC, initial window 10, MSS 1460, SACK, no TCP timestamps, an ACK for every
 segment, a 200 ms RTO floor, 1 s SYN timeout, a 1000-packet drop-tail queue, 2 bytes of
-PPP framing per packet. Differences that remain are differences of the TCP implementations (ns-3 has no
+PPP framing per packet; sei's timers are exact here (ns-3 has no kernel tick). Differences that remain are differences of the TCP implementations (ns-3 has no
 RACK or tail loss probe, and its recovery uses PRR).
 
 Needs the optional dependency ``ns3==3.44.post0`` (about 70 MB from PyPI: ``pip install -e '.[ns3]'``).
@@ -106,9 +106,11 @@ def ns3_transfer(
 
 def sei_transfers(payload: int, rate: float, delay: float, loss: float, reps: int) -> np.ndarray:
     link = LinkParams(rate=rate / 8, delay=delay, loss=loss, queue_limit=1000, overhead=2)
-    setup = TransferSetup(
-        "tcp", payload, link, link, TransportParams(connection="per-frame", congestion="cubic")
-    )
+    transport = TransportParams(
+        connection="per-frame", congestion="cubic", timestamps=False, delayed_ack=False,
+        timer_tick=0.0,
+    )  # fmt: skip
+    setup = TransferSetup("tcp", payload, link, link, transport)
     return measure_transfers(setup, reps, seed=1)["duration"].to_numpy(float)
 
 

@@ -443,6 +443,14 @@ def profile(
     force: Annotated[
         bool, typer.Option(help="Replace a profile that ships with sei (refused otherwise).")
     ] = False,
+    pace: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Seconds idle before each timed run, each run handed to a worker thread and "
+            "back, as a device processes one frame per period (0: back to back, warm).",
+        ),
+    ] = 0.0,
     json_: JsonOpt = False,
 ):
     """Measure head and tail latency at every split point; write <folder>/<hardware>/<model>.csv.
@@ -458,7 +466,7 @@ def profile(
     result = with_progress(
         "profiling", profile_model, model, device=device.value, threads=threads, batch=batch,
         repeats=repeats, warmup=warmup, input_shape=_shape(input), weights=weights,
-        hardware=hardware, folder=out_dir, single_only=single, force=force,
+        hardware=hardware, folder=out_dir, single_only=single, force=force, pace=pace,
     )  # fmt: skip
     if json_:
         print_json({"path": str(result.path), "meta": result.meta, "splits": records(result.table)})

@@ -157,7 +157,9 @@ def test_in_place_operations_cross_cuts_as_they_stand_there():
 
 def _with_point(graph: ModelGraph, name: str, **changes) -> ModelGraph:
     """``graph`` with one split point changed: a deliberately wrong split."""
-    graph.points = [dataclasses.replace(p, **changes) if p.name == name else p for p in graph.points]
+    graph.points = [
+        dataclasses.replace(p, **changes) if p.name == name else p for p in graph.points
+    ]
     graph._by_name = {p.name: p for p in graph.points}
     return graph
 

@@ -244,9 +244,12 @@ def test_fast_fidelity_is_exact_where_transfers_are_deterministic(profiles):
 
 
 def test_fast_fidelity_agrees_with_packet_level_under_loss(profiles):
+    # 262 kB frames take 0.2 s on average over this lossy link (CUBIC as Linux: HyStart,
+    # PRR), so 3 fps keeps the connection below saturation, where a queue's growth is
+    # no question of fidelity
     changes = {
         "network.protocol": "tcp", "network.loss": "1%", "network.bandwidth": "50 Mbit/s",
-        "splits.method": ["features.0"], "modes": ["SC"], "workload.frames": 400, "workload.rate": "5 fps",
+        "splits.method": ["features.0"], "modes": ["SC"], "workload.frames": 400, "workload.rate": "3 fps",
     }  # fmt: skip
     packet = simulate(_scenario(profiles, **changes)).summary.iloc[0]
     fast = simulate(_scenario(profiles, **{**changes, "network.fidelity": "fast"})).summary.iloc[0]

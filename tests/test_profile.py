@@ -144,3 +144,23 @@ def test_sei_profile_writes_to_the_user_folder_by_default():
     )
     assert result.path == user_dir() / "ci" / "digits_vgg.csv"
     assert load_profile("ci", "digits_vgg").path == result.path
+
+
+def test_paced_profile_times_one_run_per_period_through_a_worker(tmp_path):
+    import time
+
+    from splitetimpera.errors import SeiError
+
+    t0 = time.perf_counter()
+    result = profile_model(
+        "digits_vgg", repeats=3, warmup=1, folder=tmp_path, hardware="paced", threads=1,
+        splits=["features.6"], pace=0.05,
+    )  # fmt: skip
+    # full, head and tail, three rounds, each run after 50 ms of idleness
+    assert time.perf_counter() - t0 >= 3 * 3 * 0.05
+    assert list(result.table["split"]) == ["features.6"]
+    assert result.meta["pace_s"] == 0.05
+    assert (result.table[["head_median_s", "tail_median_s"]] > 0).all(axis=None)
+    assert len(result.samples) == 2 * 3
+    with pytest.raises(SeiError, match="no split features.99"):
+        profile_model("digits_vgg", repeats=3, folder=tmp_path, splits=["features.99"])

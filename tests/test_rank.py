@@ -93,7 +93,9 @@ def test_reference_layers_and_rule_from_flags_and_scenario_keys(write_scenario, 
         "features.13", "features.14", "features.17", "features",
     ]  # fmt: skip
     assert set(table["kind"]) == {"conv", "pool"} and not table["top_k"].any()
-    assert data["candidates"] == table[table["isplit_candidate"]].sort_values("rank")["split"].tolist()
+    assert (
+        data["candidates"] == table[table["isplit_candidate"]].sort_values("rank")["split"].tolist()
+    )
     assert data["candidates"] and "classifier.1" not in data["candidates"]
     # the same keys in the scenario: the simulator splits at exactly those candidates
     keys = "top_k: 2, layers: reference, candidates: local-maxima,"

@@ -137,7 +137,12 @@ BROKEN = [
         "no split 'features.99'",
     ),
     ({"splits.top_k": 0}, (), "splits.top_k", "must be > 0"),
-    ({"splits.layers": "conv"}, (), "splits.layers", "'conv' is not allowed; allowed: all, reference"),
+    (
+        {"splits.layers": "conv"},
+        (),
+        "splits.layers",
+        "'conv' is not allowed; allowed: all, reference",
+    ),
     (
         {"splits.candidates": "maxima"},
         (),

@@ -23,8 +23,14 @@ def _isplit(values: dict[str, float]) -> pd.DataFrame:
     for depth, (split, cui) in enumerate(values.items(), start=1):
         for label in ("0", "1"):
             rows.append(
-                {"split": split, "depth": depth, "kind": "other", "label": label,
-                 "score_sum": cui * 5, "count": 5}  # fmt: skip
+                {
+                    "split": split,
+                    "depth": depth,
+                    "kind": "other",
+                    "label": label,
+                    "score_sum": cui * 5,
+                    "count": 5,
+                }  # fmt: skip
             )
     return pd.DataFrame(rows)
 

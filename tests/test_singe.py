@@ -102,12 +102,16 @@ def singe_by_masked_copies(model, name, images, labels, input_shape, steps: int)
     y = reps[own]
     bias = layer.bias.detach() if layer.bias is not None else torch.zeros(filters)
     owner = torch.arange(filters).repeat_interleave(batch)
-    mask = F.one_hot(owner, filters).to(y.dtype).reshape(filters * batch, filters, *([1] * (y.ndim - 2)))
+    mask = (
+        F.one_hot(owner, filters)
+        .to(y.dtype)
+        .reshape(filters * batch, filters, *([1] * (y.ndim - 2)))
+    )
     total = torch.zeros(filters, dtype=torch.float64)
     for s in range(1, steps + 1):
         alpha = 1.0 - (s - 0.5) / steps
         scale = 1.0 - (1.0 - alpha) * mask
-        scaled = (scale * y + (1 - scale) * bias.reshape(1, filters, *([1] * (y.ndim - 2))))
+        scaled = scale * y + (1 - scale) * bias.reshape(1, filters, *([1] * (y.ndim - 2)))
         scaled.requires_grad_(True)
         inputs = list(reps)
         inputs[own] = scaled
@@ -162,7 +166,9 @@ def test_singe_equals_its_first_implementation(model_name, chosen):
 def test_singe_reports_its_progress(tiny):
     model, x, y = tiny
     seen = []
-    SInGE(steps=3).scores(model, ["conv", "fc"], x, y, (2, 5, 5), progress=lambda s, n: seen.append((s, n)))
+    SInGE(steps=3).scores(
+        model, ["conv", "fc"], x, y, (2, 5, 5), progress=lambda s, n: seen.append((s, n))
+    )
     assert len(seen) == 6 and seen[-1] == (pytest.approx(1.0), "fc")
     assert [s for s, _ in seen] == sorted(s for s, _ in seen)
 

@@ -11,6 +11,13 @@ For each split the head, the tail and the whole model are timed in turn, round a
 round, so that drifts of a noisy machine touch all three alike; ``full_median_s`` of a row
 is the whole model's median timed alongside that split.
 
+By default the parts run back to back in the calling thread (warm caches, a busy core).
+An application runs its head once per frame, in a compute thread it hands the frame to,
+and idles in between, which costs more. ``pace`` times the way a frame is processed: it
+sleeps that many seconds before every run (so each starts cold) and runs the part in a
+worker thread, from handing the input over to getting the output back (the metadata
+records it as ``pace_s``). ``benchmarks/e2e_vs_real.py`` measures the difference.
+
 The input split's head and the output split's tail are empty (zero); the input split's
 tail and the output split's head are the full model.
 """
@@ -20,7 +27,9 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,7 +100,33 @@ def hardware_name(device: str, threads: int) -> str:
     return f"{_slug(cpu_name())}-{threads}t"
 
 
-def time_interleaved(parts, repeats: int, warmup: int, device: str) -> dict[str, np.ndarray]:
+class _Worker:
+    """A compute thread fed through a queue, as an application hands a frame over."""
+
+    def __init__(self):
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.done: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with torch.inference_mode():
+            while (job := self.jobs.get()) is not None:
+                module, inp = job
+                self.done.put(module(inp))
+
+    def __call__(self, module, inp):
+        self.jobs.put((module, inp))
+        return self.done.get()
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+
+
+def time_interleaved(
+    parts, repeats: int, warmup: int, device: str, pace: float = 0.0
+) -> dict[str, np.ndarray]:
     """Time several modules in turn, ``repeats`` rounds of one run each.
 
     Interleaving means slow drifts of the machine (frequency, neighbours) touch every
@@ -99,7 +134,16 @@ def time_interleaved(parts, repeats: int, warmup: int, device: str) -> dict[str,
 
     Args:
         parts: (name, module, input) triples.
+        pace: 0 times back-to-back runs in this thread; > 0 sleeps that many seconds
+            before each run and times it through a worker thread, hand-over included
+            (CPU only).
     """
+    if pace > 0 and device == "cpu":
+        worker = _Worker()
+        try:
+            return _time_paced(parts, repeats, warmup, pace, worker)
+        finally:
+            worker.close()
     out = {name: np.empty(repeats) for name, _, _ in parts}
     with torch.inference_mode():
         for _ in range(warmup):
@@ -109,6 +153,8 @@ def time_interleaved(parts, repeats: int, warmup: int, device: str) -> dict[str,
             torch.cuda.synchronize()
         for i in range(repeats):
             for name, module, inp in parts:
+                if pace > 0:
+                    time.sleep(pace)
                 if device == "cuda":
                     start = torch.cuda.Event(enable_timing=True)
                     end = torch.cuda.Event(enable_timing=True)
@@ -121,6 +167,20 @@ def time_interleaved(parts, repeats: int, warmup: int, device: str) -> dict[str,
                     t0 = time.perf_counter_ns()
                     module(inp)
                     out[name][i] = (time.perf_counter_ns() - t0) / 1e9
+    return out
+
+
+def _time_paced(parts, repeats: int, warmup: int, pace: float, worker: _Worker) -> dict:
+    out = {name: np.empty(repeats) for name, _, _ in parts}
+    for _ in range(warmup):
+        for _, module, inp in parts:
+            worker(module, inp)
+    for i in range(repeats):
+        for name, module, inp in parts:
+            time.sleep(pace)
+            t0 = time.perf_counter_ns()
+            worker(module, inp)
+            out[name][i] = (time.perf_counter_ns() - t0) / 1e9
     return out
 
 
@@ -148,6 +208,8 @@ def profile_model(
     folder: Path | None = None,
     single_only: bool = False,
     force: bool = False,
+    splits: list[str] | None = None,
+    pace: float = 0.0,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> ProfileResult:
     """Measure every split of ``model`` and write ``folder/<hardware>/<model>.csv``.
@@ -166,12 +228,15 @@ def profile_model(
             by default).
         single_only: only splits where one tensor crosses (plus input and output).
         force: replace a shipped profile of the same hardware and model.
+        splits: only these split points (all by default).
+        pace: seconds of idleness before every timed run, each run handed to a worker
+            thread and back, as an application processes a frame (0: back to back, warm).
         progress: called as ``progress(done, total, split)``.
     """
     if device == "cuda" and not torch.cuda.is_available():
         raise SeiError("--device cuda: no CUDA device is available on this machine")
-    if batch <= 0 or repeats <= 0 or warmup < 0:
-        raise SeiError("batch and repeats must be > 0, warmup >= 0")
+    if batch <= 0 or repeats <= 0 or warmup < 0 or pace < 0:
+        raise SeiError("batch and repeats must be > 0, warmup and pace >= 0")
     if threads is not None:
         torch.set_num_threads(threads)
     used_threads = torch.get_num_threads()
@@ -185,7 +250,11 @@ def profile_model(
         p
         for p in graph.points
         if not single_only or p.n_tensors == 1 or p.name in ("input", "output")
+        if splits is None or p.name in splits
     ]
+    if splits is not None and len(points) < len(set(splits)):
+        unknown = sorted(set(splits) - {p.name for p in points})
+        raise SeiError(f"{model} has no split {', '.join(unknown)}")
     dev = torch.device(device)
     graph.gm.to(dev)
     loaded.module.to(dev)
@@ -211,7 +280,7 @@ def profile_model(
                 parts.append(("head", head, x))
             if tail is not None:
                 parts.append(("tail", tail, crossing))
-            measured = time_interleaved(parts, repeats, warmup, device)
+            measured = time_interleaved(parts, repeats, warmup, device, pace)
             head_s = measured.get("head", np.zeros(1))
             tail_s = measured.get("tail", np.zeros(1))
             full_all.append(measured["full"])
@@ -246,6 +315,7 @@ def profile_model(
         "weights": loaded.weights,
         "repeats": repeats,
         "warmup": warmup,
+        "pace_s": pace,
         "full_median_s": full_median,
         "full_p5_s": float(np.percentile(full, 5)),
         "full_p95_s": float(np.percentile(full, 95)),

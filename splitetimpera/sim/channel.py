@@ -12,7 +12,8 @@ their packets interleave and queue. Transports (:mod:`.udp`, :mod:`.tcp`) put pa
 it; the link knows nothing of them.
 
 The queue and the serialiser are computed, not simulated packet by packet: a link keeps
-the time its transmitter frees up, so each packet costs one SimPy event (its arrival).
+the time its transmitter frees up, so each packet costs one SimPy event (its arrival),
+a bare one (:mod:`.callback`) scheduled on the environment like a timeout.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
+
+from .callback import CallEvent
 
 if TYPE_CHECKING:  # annotation only
     from .radio import Radio
@@ -59,16 +63,16 @@ class _Uniforms:
 
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
-        self.buf = rng.random(_BLOCK)
+        self.buf = rng.random(_BLOCK).tolist()  # Python floats: faster to index, same values
         self.i = 0
 
     def next(self) -> float:
-        if self.i == _BLOCK:
-            self.buf = self.rng.random(_BLOCK)
-            self.i = 0
-        value = self.buf[self.i]
-        self.i += 1
-        return value
+        i = self.i
+        if i == _BLOCK:
+            self.buf = self.rng.random(_BLOCK).tolist()
+            i = 0
+        self.i = i + 1
+        return self.buf[i]
 
 
 class LossModel(ABC):
@@ -259,11 +263,6 @@ class LinkMonitor:
         return index * self.width, np.minimum(busy, 1.0), queue
 
 
-def _dispatch(event: simpy.Event) -> None:
-    deliver, packet = event.value
-    deliver(packet)
-
-
 class Link:
     """One direction of the bottleneck link.
 
@@ -284,6 +283,7 @@ class Link:
     ):
         self.env = env
         self.uplink = uplink
+        self._schedule = env.schedule
         self.params = params
         self.rate = params.rate
         self.delay = params.delay
@@ -343,7 +343,10 @@ class Link:
             The bytes put on the air (0 when the full queue dropped the packet).
         """
         now = self.env.now
-        if self.backlog() >= self.queue_limit:
+        queue = self._backlog
+        while queue and queue[0] <= now:
+            queue.popleft()
+        if len(queue) >= self.queue_limit:
             self.dropped += 1
             if on_loss is not None:
                 on_loss(packet)
@@ -353,7 +356,7 @@ class Link:
         serialise = wire_bytes / self.rate
         departure = start + serialise
         self._free_at = departure
-        self._backlog.append(departure)
+        queue.append(departure)
         self.packets += 1
         self.bytes += wire_bytes
         self.busy += serialise
@@ -377,7 +380,7 @@ class Link:
         self._last_arrival = arrival
         if radio is not None and not self.uplink:  # received as it arrives
             radio.down(arrival - serialise, arrival, wire_bytes, record)
-        self.env.timeout(arrival - now, (deliver, packet)).callbacks.append(_dispatch)
+        self._schedule(CallEvent(deliver, packet), NORMAL, arrival - now)
         return wire_bytes
 
 

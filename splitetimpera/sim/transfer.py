@@ -29,6 +29,8 @@ TRANSFER_COLUMNS: dict[str, str] = {
     "duration": "until the last byte reached the receiver, handshake included for fresh "
     "connections (s); NaN when lost",
     "ok": "False when the payload was lost (UDP) or never arrived",
+    "handshake": "of the duration, until the fresh connection was established (s); 0 for "
+    "persistent connections and UDP",
     "data_wire_bytes": "bytes on the air in the data direction (headers, retransmissions)",
     "wire_bytes": "bytes on the air in both directions (ACKs and handshake included)",
     "packets": "packets sent, both directions",
@@ -111,12 +113,17 @@ def measure_transfers(
             start = env.now
             ok = yield transport.send("up", setup.payload, record)
             duration = env.now - start if ok else math.nan
+            opened = getattr(transport, "last_opened", None)
+            handshake = 0.0
+            if not persistent and opened is not None and opened.established_at is not None:
+                handshake = opened.established_at - start
             rows.append(
                 {
                     "rep": rep,
                     "start": start,
                     "duration": duration,
                     "ok": bool(ok),
+                    "handshake": handshake,
                     "data_wire_bytes": channel.up.bytes - up_before,
                     "wire_bytes": record.wire_bytes,
                     "packets": record.packets,

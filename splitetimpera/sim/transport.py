@@ -39,6 +39,14 @@ class TransportParams:
         syn_timeout: first SYN retransmission timeout, seconds.
         rto_min: floor of the retransmission timeout's variance term, seconds.
         rto_max: ceiling of the retransmission timeout, seconds.
+        timestamps: TCP timestamps (Linux's default): a 12 B option on every segment, so
+            MSS = MTU - 52, and RTT samples from retried handshakes.
+        timer_tick: the kernel's timer tick (1/HZ), seconds; TCP timers are rounded up to
+            it (0.004 for HZ=250, as measured; 0 for exact timers).
+        hystart: CUBIC's hybrid slow start (Linux's default).
+        frto: F-RTO, spurious retransmission timeout detection (Linux's default).
+        delayed_ack: the receiver ACKs every second segment after its quick-ACK start
+            (Linux's default); False ACKs every segment.
     """
 
     connection: str = "persistent"
@@ -48,6 +56,11 @@ class TransportParams:
     syn_timeout: float = 1.0
     rto_min: float = 0.2
     rto_max: float = 120.0
+    timestamps: bool = True
+    timer_tick: float = 0.004
+    hystart: bool = True
+    frto: bool = True
+    delayed_ack: bool = True
 
 
 class Transport(ABC):
