@@ -90,6 +90,25 @@ def test_validate_bad_scenario_is_one_line_exit_2(tmp_path, profiles, text, frag
             "is required but missing",
         ),
         ("battery: '10 h'", "", "device.battery", "unknown energy unit 'h'"),
+        # the radio obeys the same rules as the board
+        (
+            "",
+            "radio: {transfer: {base: '-1 W'}, idle: '0 W'}",
+            "network.radio.transfer.base",
+            "out of range",
+        ),
+        (
+            "",
+            "radio: {transfer: {base: '1.2'}, idle: '0 W'}",
+            "network.radio.transfer.base",
+            "needs a unit",
+        ),
+        (
+            "",
+            "radio: {transfer: {base: '1 W'}, idle: '0 W', promotion: {duration: '260 ms'}}",
+            "network.radio.promotion.power",
+            "is required but missing",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", ["validate", "simulate"])

@@ -114,6 +114,20 @@ def test_frames_farther_apart_than_the_tail_each_pay_promotion_and_tail():
     assert first.energy_radio == pytest.approx(second.energy_radio, rel=1e-9)
 
 
+@pytest.mark.parametrize("mode", ["RC", "LC"])
+def test_idle_energy_grows_with_the_window_alone(mode):
+    # one frame in a 50 s and in a 150 s window: both the board and the radio idle the
+    # 100 s more at their idle powers; the frame's own energy does not move
+    short, long = _run(1 / 50.0, 1, mode=mode), _run(1 / 150.0, 1, mode=mode)
+    a, b = short.stats["energy"], long.stats["energy"]
+    assert b["board_idle"] - a["board_idle"] == pytest.approx(1.0 * 100.0, rel=1e-9)
+    radio_idle = LTE.idle_w * 100.0 if mode == "RC" else 0.0
+    assert b["radio_idle"] - a["radio_idle"] == pytest.approx(radio_idle, rel=1e-9, abs=1e-12)
+    for key in ("transfer", "tail", "compute"):
+        assert b[key] == pytest.approx(a[key], rel=1e-12), key
+    assert b["window"] - a["window"] == pytest.approx(100.0)
+
+
 def test_lc_keeps_the_radio_off_and_idles_the_board():
     out = _run(0.5, 4, mode="LC")
     account = out.stats["energy"]
