@@ -244,12 +244,14 @@ def _energy_breakdown(summary: pd.DataFrame, order: list[str]) -> go.Figure:
             marker_color=PALETTE[i % len(PALETTE)],
             hovertemplate=f"{name}: %{{x:.4g}} mJ<extra>%{{y}}</extra>",
         )
+    height = max(320, 24 * len(order) + 160)
     fig.update_layout(
         barmode="stack",
         xaxis_title="millijoules per frame",
-        height=max(320, 24 * len(order) + 160),
-        margin=dict(l=10, r=10, t=20, b=40),
-        legend=dict(orientation="h", y=-0.12, traceorder="normal"),
+        height=height,
+        margin=dict(l=10, r=10, t=20, b=80),
+        # just under the axis title, in pixels: a fraction of a tall plot leaves a gap
+        legend=dict(orientation="h", y=-50 / (height - 100), yanchor="top", traceorder="normal"),
         yaxis=dict(autorange="reversed", automargin=True),
     )
     return fig
@@ -279,6 +281,8 @@ def _latency_energy(summary: pd.DataFrame, qos, percentile: float) -> go.Figure:
         name="latency-energy front", hoverinfo="skip",
     )  # fmt: skip
     on_front = set(known["config"].iloc[front])
+    # neighbours on the front take turns above and below, so close labels do not overlap
+    below = set(known["config"].iloc[front[1::2]])
     fig.add_scatter(
         x=x,
         y=y,
@@ -287,7 +291,7 @@ def _latency_energy(summary: pd.DataFrame, qos, percentile: float) -> go.Figure:
             c if (c in on_front or ch) else "" for c, ch in zip(known["config"], known["chosen"])
         ],
         customdata=known["config"],
-        textposition="top center",
+        textposition=["bottom center" if c in below else "top center" for c in known["config"]],
         marker=dict(
             size=12,
             color=["#54A24B" if f else "#E45756" for f in known["feasible"]],
