@@ -222,7 +222,13 @@ def simulate(
 @handled
 def channel(
     protocol: Annotated[Protocol, typer.Option(help="Transport protocol.")] = Protocol.tcp,
-    bandwidth: Annotated[str, typer.Option(help='Link rate, e.g. "10 Mbit/s".')] = "10 Mbit/s",
+    bandwidth: Annotated[
+        str,
+        typer.Option(
+            help='Link rate, e.g. "10 Mbit/s", or a trace, e.g. trace:ATT-LTE-driving-2016.up '
+            "(Mahimahi or time,bandwidth CSV; the ACK direction follows it too)."
+        ),
+    ] = "10 Mbit/s",
     delay: Annotated[str, typer.Option(help='One-way propagation delay, e.g. "25 ms".')] = "25 ms",
     loss: Annotated[str, typer.Option(help='Packet-loss rate, e.g. "1%".')] = "0%",
     payload: Annotated[str, typer.Option(help='Bytes per transfer, e.g. "1 MB".')] = "1 MB",
@@ -279,7 +285,8 @@ def channel(
         transfer = validate_section(Transfer, {"payload": payload, "gap": gap}, None)
         check_network_names(net)
     except ScenarioError as exc:
-        option = (exc.key or "").split(".")[-1]
+        # network.congestion is --congestion's, bandwidth.trace --bandwidth's
+        option = (exc.key or "").removeprefix("network.").split(".")[0]
         raise SeiError(f"--{option}: {exc.message}") from None
     params = network_params(net)
     # the reverse direction (ACKs) has the same settings as the data direction

@@ -305,7 +305,9 @@ def _scores(table: pd.DataFrame, qos) -> pd.Series:
     )
 
 
-def match(summary: pd.DataFrame, qos, deadline: float | None = None) -> QosResult:
+def match(
+    summary: pd.DataFrame, qos, deadline: float | None = None, bounds=frozenset()
+) -> QosResult:
     """Check every configuration of ``summary`` against ``qos`` and choose one.
 
     Args:
@@ -316,6 +318,8 @@ def match(summary: pd.DataFrame, qos, deadline: float | None = None) -> QosResul
             confidence intervals of latency, deadline misses and energy).
         qos: the scenario's :class:`~splitetimpera.scenario.QosSpec`.
         deadline: the workload's per-frame deadline (s), to flag a choice whose p99 misses it.
+        bounds: rows that are bounds, not designs (the ``oracle`` policy): checked like
+            the others, but never chosen, never the closest, and off the Pareto front.
     """
     table = summary.copy().reset_index(drop=True)
     violations: dict[str, list[Violation]] = {}
@@ -324,14 +328,17 @@ def match(summary: pd.DataFrame, qos, deadline: float | None = None) -> QosResul
     table["feasible"] = [not violations[c] for c in table["config"]]
     table["violations"] = ["; ".join(v.text for v in violations[c]) for c in table["config"]]
     table["excess"] = [sum(v.excess for v in violations[c]) for c in table["config"]]
-    table["pareto"] = pareto_front(table) if len(table) else []
+    designs = ~table["config"].isin(set(bounds))
+    table["pareto"] = False
+    if designs.any():
+        table.loc[designs, "pareto"] = pareto_front(table[designs].reset_index(drop=True))
     table["score"] = _scores(table, qos) if len(table) else []
     chosen = closest = None
-    feasible = table[table["feasible"]]
+    feasible = table[table["feasible"] & designs]
     if not feasible.empty:
         chosen = str(feasible.sort_values(["score", "config"]).iloc[0]["config"])
-    elif not table.empty:
-        closest = str(table.sort_values(["excess", "score", "config"]).iloc[0]["config"])
+    elif designs.any():
+        closest = str(table[designs].sort_values(["excess", "score", "config"]).iloc[0]["config"])
     table["chosen"] = table["config"] == chosen
     uncertain = {row["config"]: _uncertain(row, qos) for _, row in table.iterrows()}
     table["uncertain"] = ["; ".join(u.text for u in uncertain[c]) for c in table["config"]]

@@ -28,7 +28,7 @@ from rich.table import Table
 from .qos import describe_limits
 from .store import jsonable
 from .suggest import headroom_sentence
-from .units import format_energy, format_fraction, format_rate, format_size, format_time
+from .units import format_energy, format_fraction, format_size, format_time
 
 __all__ = [
     "out",
@@ -141,8 +141,8 @@ def show_validated(path, s) -> None:
         f"{_model_name(s.device.power)}"
         + (f", battery {format_energy(s.device.battery)}" if s.device.battery else ""),
         "server": f"{s.server.workers} worker(s) on {s.server.profile}",
-        "network": f"{net.protocol} ({net.congestion}), {format_rate(net.uplink_rate)} up, "
-        f"{format_rate(net.downlink_rate)} down, {format_time(net.delay)} one-way, "
+        "network": f"{net.protocol} ({net.congestion}), {net.describe('up')} up, "
+        f"{net.describe('down')} down, {format_time(net.delay)} one-way, "
         f"jitter {format_time(net.jitter)}, loss {loss}, MTU {net.mtu} B, {net.connection}, "
         f"fidelity {net.fidelity}, radio {_model_name(net.radio)}",
         "workload": f"{wl.arrival} {rate}, {wl.frames} frames/device, deadline {deadline}",

@@ -43,6 +43,7 @@ from .pipeline import (
     SUMMARY_COLUMNS,
     Configuration,
     Result,
+    bounds,
     scenario_from_dict,
 )
 from .qos import match
@@ -331,7 +332,7 @@ def read_result(folder: str | Path) -> Result:
     links_path = folder / "links.parquet"
     links = _read(links_path, pd.read_parquet) if links_path.is_file() else None
     base = summary[[c for c in SUMMARY_COLUMNS if c in summary.columns]]
-    qos = match(base, scenario.qos, scenario.workload.deadline)
+    qos = match(base, scenario.qos, scenario.workload.deadline, bounds(base))
     configs = [
         Configuration(
             mode=r["mode"],
@@ -339,6 +340,7 @@ def read_result(folder: str | Path) -> Result:
             compression=r["compression"],
             payload_bytes=int(r["payload_bytes"]),
             accuracy=float(r["accuracy"]),
+            name=r["config"] if r["mode"] == "policy" else "",
         )
         for _, r in base.iterrows()
     ]

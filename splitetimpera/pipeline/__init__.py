@@ -13,6 +13,7 @@ from .advice import advise, headroom
 from .check import check_names, check_network_names, load_scenario, scenario_from_dict
 from .estimate import Budget, available_memory, budget, guard
 from .plan import Configuration, plan
+from .policy import bounds
 from .prune import PruneResult, default_path, prune
 from .rank import LAYER_COLUMNS, RankResult, rank
 from .simulate import LINK_COLUMNS, SUMMARY_COLUMNS, Result, isplit_for, network_params, simulate
@@ -28,6 +29,7 @@ __all__ = [
     "Result",
     "Configuration",
     "plan",
+    "bounds",
     "SUMMARY_COLUMNS",
     "LINK_COLUMNS",
     "rank",

@@ -7,7 +7,6 @@ from __future__ import annotations
 from ..qos import match
 from ..scenario import apply_overrides
 from ..suggest import bandwidth_floor, suggestion
-from ..units import Kind, format_quantity
 from .check import scenario_from_dict
 from .simulate import simulate
 
@@ -22,13 +21,7 @@ def _feasible_at(result, frames: int):
     base = scenario.model_dump(mode="json")
 
     def feasible_at(config_id: str, factor: float) -> bool:
-        changed = apply_overrides(
-            base,
-            {
-                "network.bandwidth": format_quantity(net.uplink_rate * factor, Kind.RATE),
-                "network.downlink": format_quantity(net.downlink_rate * factor, Kind.RATE),
-            },
-        )
+        changed = apply_overrides(base, net.scaled(factor))
         again = simulate(
             scenario_from_dict(changed, scenario.source), frames=frames, only=[config_id]
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import power
 from ..errors import ScenarioError, UnknownNameError
+from ..policies import POLICIES
 from ..scenario import NetworkSpec, Scenario, read_scenario, validate_scenario
 from ..sim.protocols import CONGESTION_CONTROLS, TRANSPORTS
 
@@ -67,6 +68,10 @@ def check_names(scenario: Scenario) -> Scenario:
     """
     check_network_names(scenario.network, scenario.source)
     check_power_names(scenario)
+    _check(
+        scenario.source,
+        [(f"policy.name[{i}]", POLICIES, name) for i, name in enumerate(scenario.policy.name)],
+    )
     return scenario
 
 

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import SeiError
+from .policy import policy_names
 from .simulate import inputs, simulate
 
 __all__ = ["Budget", "budget", "guard", "available_memory", "RUN_BYTES", "KEPT_BYTES"]
@@ -72,7 +73,8 @@ def budget(
         timed: also estimate the time, from two pilot runs (a few seconds).
     """
     per_device = frames or scenario.workload.frames
-    configurations = len(inputs(scenario).configurations)
+    # every static configuration, and one run per run-time policy
+    configurations = len(inputs(scenario).configurations) + len(policy_names(scenario))
     per_configuration = per_device * scenario.device.count
     total = configurations * per_configuration
     memory = per_configuration * RUN_BYTES + (0 if streamed else total * KEPT_BYTES)

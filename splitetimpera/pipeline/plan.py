@@ -30,6 +30,7 @@ class Configuration:
         payload_samples: bytes of each measured frame, for a codec whose size depends on
             the data; each simulated frame draws one (empty: every frame sends
             ``payload_bytes``).
+        name: a policy's row: the policy's name, which is then the id (mode ``policy``).
     """
 
     mode: str
@@ -42,9 +43,13 @@ class Configuration:
     exit_rate: float = 0.0
     branch_s: float = 0.0
     payload_samples: tuple[int, ...] = ()
+    #: A run-time policy's row (mode ``policy``): its name is the id.
+    name: str = ""
 
     @property
     def id(self) -> str:
+        if self.name:
+            return self.name
         suffix = "" if self.compression == "none" else f"+{self.compression}"
         if self.mode == "LC":
             return "LC"

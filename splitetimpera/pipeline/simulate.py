@@ -14,7 +14,7 @@ import math
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from ..accuracy import AccuracyTable, load_accuracy
 from ..errors import SeiError
 from ..profiles import Profile, load_profile
 from ..qos import QosResult, match
+from ..scenario import LinkTraceSpec
 from ..selectors import Selection, needs_isplit, select_splits
 from ..sim.channel import BurstyLoss, LinkParams
 from ..sim.frames import FRAME_COLUMNS, FrameRecord
@@ -32,11 +33,13 @@ from ..sim.params import EnergyParams, JobParams, NetworkParams, RunSpec, Worklo
 from ..sim.radio import RadioParams
 from ..sim.run import RunOutput, run_configuration
 from ..sim.streams import Streams
+from ..sim.trace import Capacity, TraceParams
 from ..sim.transport import TransportParams
 from ..sim.workload import read_trace
 from ..stats import bootstrap_intervals, bootstrap_mean
 from ..tables import find_isplit_table, find_payload
 from .plan import Configuration, measured_pairs, not_applicable, plan
+from .policy import bounds, candidates, make_policy, policy_configuration, policy_names
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -47,6 +50,7 @@ __all__ = [
     "simulate",
     "summarise",
     "network_params",
+    "trace_params",
     "energy_params",
     "isplit_for",
 ]
@@ -237,6 +241,39 @@ def _splits(scenario, profile: Profile) -> list[str]:
     return select_splits(method, selection)
 
 
+def trace_params(link) -> TraceParams | None:
+    """The kernel's plain parameters of a traced link (None for a constant rate)."""
+    if not isinstance(link, LinkTraceSpec):
+        return None
+    parsed = link.parsed
+    return TraceParams(
+        kind=parsed.kind,
+        times=parsed.times,
+        period=parsed.period,
+        rates=parsed.rates,
+        start=link.start,
+        scale=link.scale,
+    )
+
+
+def capacity_over_time(network, span: float, width: float = 1.0) -> dict | None:
+    """What a traced network could carry in each ``width``-second bin from 0 to ``span``
+    (bit/s per direction), for the report's timeline; None for constant links."""
+    if not network.traced:
+        return None
+    edges = np.arange(0.0, span + width, width)
+    out: dict = {"t": edges[:-1].tolist(), "width_s": width}
+    for key, link in (("up_bps", network.uplink), ("down_bps", network.downlink_link)):
+        trace = trace_params(link)
+        if trace is None:
+            out[key] = [float(link) * 8.0] * (len(edges) - 1)
+            continue
+        capacity = Capacity(trace)
+        positions = np.array([capacity.position(t) for t in edges])
+        out[key] = (np.diff(positions) * 8.0 / width).tolist()
+    return out
+
+
 def network_params(network, percentiles: tuple[float, ...] = (50.0, 95.0)) -> NetworkParams:
     """The kernel's plain parameters of a scenario's ``network`` section (``percentiles``:
     those fast fidelity must reproduce)."""
@@ -252,8 +289,10 @@ def network_params(network, percentiles: tuple[float, ...] = (50.0, 95.0)) -> Ne
         loss=loss,
     )
     return NetworkParams(
-        uplink=LinkParams(rate=network.uplink_rate, **common),
-        downlink=LinkParams(rate=network.downlink_rate, **common),
+        uplink=LinkParams(rate=network.uplink_rate, trace=trace_params(network.uplink), **common),
+        downlink=LinkParams(
+            rate=network.downlink_rate, trace=trace_params(network.downlink_link), **common
+        ),
         protocol=network.protocol,
         transport=TransportParams(connection=network.connection, congestion=network.congestion),
         fidelity=network.fidelity,
@@ -436,10 +475,18 @@ def summarise(
     }
 
 
-def _frame_table(config: Configuration, records: list[FrameRecord]) -> pd.DataFrame:
+def _frame_table(
+    config: Configuration, records: list[FrameRecord], choices: list[str] | None = None
+) -> pd.DataFrame:
+    """One row per frame; ``choices``: a policy's alternatives, by the index each frame
+    records (None: a static configuration, which every frame used)."""
     table = pd.DataFrame([r.row() for r in records])
     if table.empty:
-        table = pd.DataFrame(columns=list(FRAME_COLUMNS))
+        table = pd.DataFrame(columns=[*FRAME_COLUMNS, "choice"])
+    if choices is None:
+        table["used_config"] = config.id
+    else:
+        table["used_config"] = [choices[i] for i in table["choice"]]
     table.insert(0, "config", config.id)
     table.insert(1, "mode", config.mode)
     table.insert(2, "split", config.split)
@@ -511,23 +558,51 @@ def simulate(
     loaded = inputs(scenario)
     device_profile, server_profile = loaded.device, loaded.server
     accuracy, splits, configs = loaded.accuracy, loaded.splits, loaded.configurations
+    every = configs
+    policies = policy_names(scenario)
     if only is not None:
-        known = {c.id for c in configs}
+        known = {c.id for c in configs} | set(policies)
         unknown = [o for o in only if o not in known]
         if unknown:
             raise SeiError(
                 f"no configuration {unknown[0]!r}; this scenario has {', '.join(sorted(known))}"
             )
         configs = [c for c in configs if c.id in only]
+        policies = [p for p in policies if p in only]
     workload = _workload(scenario, frames)
     rows, tables, links = [], [], []
     packets = 0
     packet_instead: dict[str, str] = {}
-    for i, config in enumerate(configs):
-        output = run_configuration(
-            _run_spec(scenario, config, device_profile, server_profile, workload)
+    runs = [(config, None) for config in configs] + [(None, name) for name in policies]
+    simulated: list[Configuration] = []
+    latest = 0.0  # the latest simulated time any run reached
+    choosable = candidates(scenario, every) if policies else []
+    if policies and not choosable:
+        raise SeiError(
+            f"policy {policies[0]}: no configuration meets qos.min_accuracy, so there is "
+            "nothing to choose among"
         )
+    for i, (config, name) in enumerate(runs):
+        if name is None:
+            output = run_configuration(
+                _run_spec(scenario, config, device_profile, server_profile, workload)
+            )
+            choices = None
+        else:
+            specs = [
+                _run_spec(scenario, c, device_profile, server_profile, workload) for c in choosable
+            ]
+            spec = replace(
+                specs[0],
+                alternatives=tuple(s.job for s in specs),
+                chooser=make_policy(name, scenario, choosable, specs),
+            )
+            output = run_configuration(spec)
+            config = policy_configuration(name, choosable, output.records)
+            choices = [c.id for c in choosable]
+        simulated.append(config)
         packets += output.stats["packets"]
+        latest = max(latest, output.stats["span"])
         if output.stats["fidelity_note"]:
             packet_instead[config.id] = output.stats["fidelity_note"]
         rows.append(
@@ -536,20 +611,20 @@ def simulate(
             )
         )
         links.append(_link_table(config, output.stats["links"]))
-        table = _frame_table(config, output.records)
+        table = _frame_table(config, output.records, choices)
         if on_frames is not None:
             on_frames(table)
         else:
             tables.append(table)
         if progress is not None:
-            progress(i + 1, len(configs), config.id)
+            progress(i + 1, len(runs), config.id)
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     frames_table = (
         pd.concat(tables, ignore_index=True)
         if tables
         else pd.DataFrame(columns=list(FRAME_COLUMNS))
     )
-    qos = match(summary, scenario.qos, scenario.workload.deadline)
+    qos = match(summary, scenario.qos, scenario.workload.deadline, bounds(summary))
     meta = {
         "sei_version": __version__,
         "python": platform.python_version(),
@@ -572,9 +647,13 @@ def simulate(
         "device_profile": _profile_meta(device_profile, scenario.device, "cpu"),
         "server_profile": _profile_meta(server_profile, scenario.server, "gpu"),
         "energy": _energy_meta(scenario, device_profile),
+        "policies": policies,
+        "policy_choices": [c.id for c in choosable],
     }
+    if scenario.network.traced:
+        meta["capacity"] = capacity_over_time(scenario.network, max(latest, 1.0))
     links = [table for table in links if not table.empty]
     links_table = (
         pd.concat(links, ignore_index=True) if links else pd.DataFrame(columns=list(LINK_COLUMNS))
     )
-    return Result(scenario, configs, frames_table, qos.table, qos, meta, links_table)
+    return Result(scenario, simulated, frames_table, qos.table, qos, meta, links_table)

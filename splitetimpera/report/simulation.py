@@ -12,9 +12,10 @@ from plotly.subplots import make_subplots
 
 from ..sim.frames import STAGES
 from ..suggest import headroom_sentence
-from ..units import format_energy, format_fraction, format_rate, format_time
+from ..units import format_energy, format_fraction, format_time
 from .page import PALETTE, accuracy_range, accuracy_ticks, captioned, page, table_html
 from .rate import rate_accuracy
+from .timeline import policies_table, timeline
 
 __all__ = ["simulation_report"]
 
@@ -381,8 +382,8 @@ def _facts(result) -> str:
         "model": f"{s.model.name} ({s.model.resolved_weights} weights)",
         "device": f"{s.device.count} × " + prof("device_profile", s.device),
         "server": f"{s.server.workers} worker(s), " + prof("server_profile", s.server),
-        "network": f"{net.protocol.upper()} {format_rate(net.uplink_rate)} up / "
-        f"{format_rate(net.downlink_rate)} down, {format_time(net.delay)} one-way, loss {loss}",
+        "network": f"{net.protocol.upper()} {net.describe('up')} up / "
+        f"{net.describe('down')} down, {format_time(net.delay)} one-way, loss {loss}",
         "workload": f"{s.workload.arrival} {s.workload.rate or ''} fps, "
         f"{meta.get('frames_per_device', s.workload.frames)} frames/device"
         + (f", deadline {format_time(s.workload.deadline)}" if s.workload.deadline else ""),
@@ -460,6 +461,34 @@ def _verdict(result) -> str:
     )
 
 
+def _timeline_sections(result, percentile: float) -> list[str]:
+    """Policies against the best static configuration, and the run's timeline."""
+    out = []
+    compared = policies_table(result.summary, percentile)
+    if compared is not None:
+        out += [
+            "<h2>Policies</h2>",
+            "<div class='card'><p class='caption'>Run-time policies (chosen before every "
+            "frame) beside the best static configuration (one for the whole run: the QoS "
+            "choice among static ones, else the lowest latency). adaptive sees only its own "
+            "transfers; oracle knows the links' capacity ahead, the bound.</p>"
+            f"{compared}</div>",
+        ]
+    figure = timeline(result)
+    if figure is not None:
+        out += [
+            "<h2>Timeline</h2>",
+            captioned(
+                "The run over time: the links' capacity (traced links), the configuration "
+                "each policy chose for each frame, and each frame's latency against the "
+                "deadline, for the policies and the best static configuration.",
+                figure,
+                False,
+            ),
+        ]
+    return out
+
+
 def simulation_report(result) -> str:
     """The HTML report of one simulation."""
     summary = result.summary
@@ -532,6 +561,7 @@ def simulation_report(result) -> str:
         ),
     ]
     sections += _energy_sections(result, order)
+    sections += _timeline_sections(result, qos.percentile)
     links = _links(result.links, order, chosen or result.qos.closest)
     if links is not None:
         sections += [

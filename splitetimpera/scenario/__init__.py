@@ -25,7 +25,8 @@ from .files import (
 )
 from .hardware import DeviceSpec, ServerSpec
 from .model import DatasetSpec, ModelSpec
-from .network import GilbertElliott, NetworkSpec
+from .network import GilbertElliott, LinkTraceSpec, NetworkSpec
+from .policy import PolicySpec
 from .qos import QosSpec
 from .root import MODES, Scenario
 from .splits import CodecName, SplitsSpec
@@ -39,6 +40,8 @@ __all__ = [
     "DeviceSpec",
     "ServerSpec",
     "NetworkSpec",
+    "PolicySpec",
+    "LinkTraceSpec",
     "GilbertElliott",
     "WorkloadSpec",
     "QosSpec",

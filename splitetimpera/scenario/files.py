@@ -100,7 +100,8 @@ def validate_scenario(data: Mapping[str, Any], source: str | None = None) -> Sce
             "is a design-space spec (base, dimensions), not a scenario: run `sei explore` on it",
         )
     try:
-        scenario = Scenario.model_validate(dict(data))
+        # the context lets sections resolve files relative to the scenario (link traces)
+        scenario = Scenario.model_validate(dict(data), context={"source": source})
     except ValidationError as exc:
         raise_one_line(source, exc, Scenario)
     scenario = scenario.model_copy(update={"source": source})
@@ -112,7 +113,7 @@ def validate_section(section: type[BaseModel], data: Mapping[str, Any], source: 
     """Validate ``data`` as one section (e.g. :class:`NetworkSpec`) with the same one-line
     errors as a whole scenario, the key relative to the section."""
     try:
-        return section.model_validate(dict(data))
+        return section.model_validate(dict(data), context={"source": source})
     except ValidationError as exc:
         raise_one_line(source, exc, section)
 

@@ -9,11 +9,17 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ScenarioError, did_you_mean
-from .network import LOSS_TAGS
+from .network import BANDWIDTH_TAGS, LOSS_TAGS
 from .power import MODEL_TAGS
 
 #: The tags of tagged unions, by the key that holds the union: not part of a key path.
-_UNION_TAGS = {"loss": LOSS_TAGS, "power": MODEL_TAGS, "radio": MODEL_TAGS}
+_UNION_TAGS = {
+    "loss": LOSS_TAGS,
+    "power": MODEL_TAGS,
+    "radio": MODEL_TAGS,
+    "bandwidth": BANDWIDTH_TAGS,
+    "downlink": BANDWIDTH_TAGS,
+}
 _ALL_TAGS = frozenset(t for tags in _UNION_TAGS.values() for t in tags)
 
 __all__ = ["raise_one_line", "section_of", "fields_at"]

@@ -13,7 +13,8 @@ from .early_exit import EarlyExitSpec
 from .fields import Section, as_list
 from .hardware import DeviceSpec, ServerSpec
 from .model import DatasetSpec, ModelSpec
-from .network import NetworkSpec
+from .network import LinkTraceSpec, NetworkSpec
+from .policy import PolicySpec
 from .qos import QosSpec
 from .splits import SplitsSpec
 from .workload import WorkloadSpec
@@ -37,6 +38,8 @@ class Scenario(Section):
     workload: WorkloadSpec
     qos: QosSpec = QosSpec()
     modes: list[Literal["LC", "RC", "SC", "EE"]] = ["LC", "RC", "SC"]
+    #: Who chooses the configuration: static (once) or adaptive/oracle (every frame).
+    policy: PolicySpec = PolicySpec()
     early_exit: EarlyExitSpec | None = None
     output: str = "results"
     #: Where the scenario was read from (not a YAML key).
@@ -107,7 +110,26 @@ class Scenario(Section):
             )
         if qos.min_battery_life is not None and self.device.battery is None:
             raise ValueError('device.battery: qos.min_battery_life needs a battery, e.g. "10 Wh"')
+        self._check_trace_length()
         return self
+
+    def _check_trace_length(self) -> None:
+        """A trace with ``loop: false`` must last the whole workload."""
+        wl = self.workload
+        if wl.arrival == "trace" or wl.rate is None:
+            return
+        span = wl.frames / wl.rate
+        net = self.network
+        for key, link in (("bandwidth", net.bandwidth), ("downlink", net.downlink)):
+            if not isinstance(link, LinkTraceSpec) or link.loop:
+                continue
+            left = link.parsed.period - link.start
+            if span > left:
+                raise ValueError(
+                    f"network.{key}.loop: the workload runs {span:g} s ({wl.frames} frames "
+                    f"at {wl.rate:g} fps) but the trace has {left:g} s left after start; "
+                    "set loop: true, fewer frames or an earlier start"
+                )
 
     @property
     def results_dir(self) -> Path:

@@ -14,6 +14,12 @@ it; the link knows nothing of them.
 The queue and the serialiser are computed, not simulated packet by packet: a link keeps
 the time its transmitter frees up, so each packet costs one SimPy event (its arrival),
 a bare one (:mod:`.callback`) scheduled on the environment like a timeout.
+
+A link with a trace (:mod:`.trace`) serialises on the trace's capacity instead of a
+constant rate: its wire bytes (link overhead included) take up capacity bytes from where
+the link's last packet ended, or from now if the link was idle, and the packet leaves
+when its last byte's capacity comes (Mahimahi's delivery-opportunity semantics). The
+queue, drops, delay, jitter and loss are those of a constant-rate link.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import simpy
 from simpy.events import NORMAL
 
 from .callback import CallEvent
+from .trace import Capacity, TraceParams
 
 if TYPE_CHECKING:  # annotation only
     from .radio import Radio
@@ -202,6 +209,8 @@ class LinkParams:
         queue_limit: packets the bottleneck holds, the one in transmission included.
         mtu: largest IP packet, bytes.
         overhead: link-layer bytes per packet beyond IP, bytes.
+        trace: the capacity over time (:mod:`.trace`); ``rate`` is then its mean, for
+            estimates and display only. None: the link sends at ``rate`` throughout.
     """
 
     rate: float
@@ -211,6 +220,7 @@ class LinkParams:
     queue_limit: int = 1000
     mtu: int = 1500
     overhead: int = 38
+    trace: TraceParams | None = None
 
     def __post_init__(self):
         if not self.rate > 0:
@@ -294,6 +304,9 @@ class Link:
         self.loss = make_loss(params.loss, rng)
         self._jitter = _Uniforms(rng) if params.jitter > 0 else None
         self._free_at = 0.0  # when the transmitter finishes its backlog
+        #: The capacity over time of a traced link (None: constant ``rate``).
+        self.capacity = Capacity(params.trace) if params.trace is not None else None
+        self._free_pos = 0.0  # traced links: the capacity byte where the backlog ends
         self._backlog: deque[float] = deque()  # departure times of queued packets
         self._last_arrival = 0.0
         self.packets = 0
@@ -312,11 +325,36 @@ class Link:
             queue.popleft()
         return len(queue)
 
+    def finish_time(self, t: float, wire_bytes: float) -> float:
+        """When ``wire_bytes`` handed over at ``t`` (>= now) would have left, behind the
+        packets queued now and with no others arriving: what a policy that knows the
+        link's capacity and state foresees."""
+        if self.capacity is None:
+            return max(self._free_at, t) + wire_bytes / self.rate
+        first = (
+            self._free_pos if self._free_at >= t else max(self._free_pos, self.capacity.position(t))
+        )
+        return self.capacity.time_at(first + wire_bytes)
+
     def space_free_at(self) -> float:
         """When the next place in a full queue frees up (now if not full)."""
         if self.backlog() < self.queue_limit:
             return self.env.now
         return self._backlog[0]
+
+    def _traced(self, now: float, wire_bytes: int) -> tuple[float, float]:
+        """When a packet of ``wire_bytes`` handed over at ``now`` starts and ends leaving
+        a traced link."""
+        capacity = self.capacity
+        first = self._free_pos
+        if self._free_at < now:  # idle: capacity before now is lost
+            here = capacity.position(now)
+            if here > first:
+                first = here
+        last = first + wire_bytes
+        self._free_pos = last
+        start = capacity.time_at(first + 1e-6)
+        return (start if start > now else now), capacity.time_at(last)
 
     def send(
         self,
@@ -352,9 +390,13 @@ class Link:
                 on_loss(packet)
             return 0
         wire_bytes = ip_bytes + self.overhead
-        start = self._free_at if self._free_at > now else now
-        serialise = wire_bytes / self.rate
-        departure = start + serialise
+        if self.capacity is None:
+            start = self._free_at if self._free_at > now else now
+            serialise = wire_bytes / self.rate
+            departure = start + serialise
+        else:
+            start, departure = self._traced(now, wire_bytes)
+            serialise = departure - start
         self._free_at = departure
         queue.append(departure)
         self.packets += 1

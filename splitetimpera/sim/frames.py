@@ -48,6 +48,10 @@ FRAME_COLUMNS: dict[str, str] = {
     "exited": "True when an early exit answered the frame on the device",
     "status": "delivered (by the deadline), late (after it) or lost",
     "reason": "why a frame was lost (packet loss, queue overflow, timeout); empty otherwise",
+    "used_config": "the configuration that ran this frame: the row's own for a static "
+    "configuration; the one a policy (adaptive, oracle) chose before the frame",
+    "estimate_bps": "the uplink estimate a policy acted on for this frame (bit/s): "
+    "adaptive's EWMA of goodput, oracle's foreseen rate; NaN for static configurations",
     "energy_compute": "device energy computing this frame (J): the board's active power x "
     "its head, encoding and exit-branch time; NaN without a device power model",
     "energy_radio": "radio energy moving this frame's packets (J): transfer power over the "
@@ -83,6 +87,9 @@ class FrameRecord:
     energy_compute: float = math.nan
     energy_radio: float = math.nan
     energy_tail: float = math.nan
+    #: A policy run: the index of the configuration chosen for this frame (-1: static).
+    choice: int = -1
+    estimate_bps: float = math.nan
 
     def finish(self, now: float) -> None:
         """Mark the result as back on the device at ``now``."""

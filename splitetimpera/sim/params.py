@@ -7,6 +7,7 @@ and transport parameters: nothing of scenarios, profiles or models.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from .channel import LinkParams
 from .radio import RadioParams
 from .transport import TransportParams
 
-__all__ = ["WorkloadParams", "NetworkParams", "JobParams", "EnergyParams", "RunSpec"]
+__all__ = ["WorkloadParams", "NetworkParams", "JobParams", "EnergyParams", "RunSpec", "Chooser"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +113,27 @@ class EnergyParams:
             raise ValueError('need 0 <= "idle_w" <= "active_w".')
 
 
+class Chooser(Protocol):
+    """Chooses the configuration of every frame (a run-time policy; the kernel asks, the
+    policy decides). Indices are into :attr:`RunSpec.alternatives`."""
+
+    def bind(self, env: Any, channel: Any) -> None:
+        """Called once before the run with the environment and the channel (None when no
+        alternative uses the network)."""
+
+    def choose(self, record: Any, now: float) -> tuple[int, float]:
+        """The alternative for the frame of ``record`` (its device, frame index), generated
+        now, and the uplink estimate (bit/s) the choice rests on."""
+
+    def sent(self, record: Any, direction: str, nbytes: int, now: float) -> None:
+        """A frame's transfer starts: ``up``, the device sends its payload; ``down``, the
+        upload is in and the device waits for the result (``nbytes`` of it)."""
+
+    def observe(self, record: Any, direction: str, nbytes: int, seconds: float, now: float):
+        """That transfer ended after ``seconds`` (``down``: from the upload's end to the
+        result's arrival, server time included); ``nbytes`` 0 when it was lost."""
+
+
 @dataclass(frozen=True, eq=False)
 class RunSpec:
     """One configuration's simulation.
@@ -126,6 +148,9 @@ class RunSpec:
         network: channel and transport.
         job: per-frame work.
         energy: the devices' power models (nothing accounted by default).
+        alternatives: with a ``chooser``, the configurations it chooses among (``job``
+            is then the first, unused); every frame runs the one chosen for it.
+        chooser: a :class:`Chooser`, or None for one configuration (``job``) throughout.
     """
 
     seed: int
@@ -137,3 +162,14 @@ class RunSpec:
     device_slowdown: float = 1.0
     server_slowdown: float = 1.0
     energy: EnergyParams = field(default_factory=EnergyParams)
+    alternatives: tuple[JobParams, ...] = ()
+    chooser: Any = None
+
+    def __post_init__(self):
+        if self.chooser is not None and not self.alternatives:
+            raise ValueError('a "chooser" needs "alternatives" to choose from.')
+
+    @property
+    def jobs(self) -> tuple[JobParams, ...]:
+        """What frames may run: the alternatives of a chooser, or the one job."""
+        return self.alternatives if self.chooser is not None else (self.job,)

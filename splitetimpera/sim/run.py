@@ -16,6 +16,10 @@ runs from 0 to one mean inter-arrival gap after its last frame, the steady state
 workload: the board idles over the window when not computing, and the last frame's tail
 is cut where the next frame would have come.
 
+A run-time policy (``spec.chooser``, :class:`~.params.Chooser`) picks each frame's
+configuration among ``spec.alternatives`` when the frame is generated; the frame then runs
+that configuration's head, payload and tail, and the policy hears of its uplink transfer.
+
 A frame's life (METHODS section 5): generated -> waits for its device -> head (+ encoding)
 -> uplink transfer -> waits for a server worker -> (decoding +) tail -> result over the
 downlink. LC runs the whole model on the device; RC sends the input; SC splits; EE runs
@@ -101,6 +105,14 @@ def _frame_latencies(spec: RunSpec, tables: dict, draws: int = 20_000) -> np.nda
 def _transports(spec: RunSpec, env, channel, streams: Streams) -> tuple[list, str]:
     """One transport per device, and why packet fidelity replaced fast (or "")."""
     net = spec.network
+    if net.fidelity == "fast" and (net.uplink.trace is not None or net.downlink.trace is not None):
+        raise ValueError(
+            "fast fidelity draws transfers from a constant-rate link and cannot follow a "
+            "trace; use fidelity: packet"
+        )
+    if net.fidelity == "fast" and spec.chooser is not None:
+        refusal = "a policy chooses per frame: its frames are simulated packet by packet"
+        return _packet_transports(spec, env, channel, streams), refusal
     tables, refusal = _fast_tables(spec) if net.fidelity == "fast" else (None, "")
     if tables is not None:
         # a persistent TCP connection opens at 0: its handshake wakes the radio there
@@ -118,23 +130,29 @@ def _transports(spec: RunSpec, env, channel, streams: Streams) -> tuple[list, st
             for d in range(spec.devices)
         ]
         return built, ""
-    built = [
+    return _packet_transports(spec, env, channel, streams), refusal
+
+
+def _packet_transports(spec: RunSpec, env, channel, streams: Streams) -> list:
+    net = spec.network
+    return [
         make_transport(net.protocol, env, channel, net.transport, d, streams.get(f"transport/{d}"))
         for d in range(spec.devices)
     ]
-    return built, refusal
 
 
 def run_configuration(spec: RunSpec) -> RunOutput:
     """Simulate one configuration; see the module docstring."""
     streams = Streams(spec.seed)
     env = simpy.Environment()
-    job, wl = spec.job, spec.workload
+    wl = spec.workload
+    jobs, chooser = spec.jobs, spec.chooser
+    local_only = all(j.mode == "LC" for j in jobs)
     count = spec.devices
     channel = None
     transports: list = []
     packets_instead = ""
-    if job.mode != "LC":
+    if not local_only:
         channel = Channel(
             env, spec.network.uplink, spec.network.downlink,
             streams.get("link/up"), streams.get("link/down"),
@@ -143,39 +161,49 @@ def run_configuration(spec: RunSpec) -> RunOutput:
         channel.up.monitor, channel.down.monitor = LinkMonitor(), LinkMonitor()
     energy = spec.energy
     radios: list[Radio] = []
-    if energy.radio is not None and job.mode != "LC":
+    if energy.radio is not None and not local_only:
         radios = [Radio(env, energy.radio) for _ in range(count)]
         for transport, radio in zip(transports, radios):
             transport.radio = radio
     active_w = energy.active_w
     # LC's radio stays off: nothing of its frames is on the air
-    radio_start = 0.0 if (radios or job.mode == "LC") else math.nan
+    radio_start = 0.0 if (radios or local_only) else math.nan
     devices = [Device(env, d) for d in range(count)]
     server = Server(env, spec.workers)
     records: list[FrameRecord] = []
     head_draws: list[float] = []
     tail_draws: list[float] = []
+    # one sampler per (configuration, device); a device's configurations share its
+    # streams, so a static run draws exactly as before
+    head_rngs = [streams.get(f"device/{d}/head") for d in range(count)]
+    tail_rng = streams.get("server/tail")
     head = [
-        LatencySampler(job.head_samples, spec.device_slowdown, streams.get(f"device/{d}/head"))
-        for d in range(count)
+        [LatencySampler(j.head_samples, spec.device_slowdown, head_rngs[d]) for d in range(count)]
+        for j in jobs
     ]
-    tail = LatencySampler(job.tail_samples, spec.server_slowdown, streams.get("server/tail"))
+    tail = [LatencySampler(j.tail_samples, spec.server_slowdown, tail_rng) for j in jobs]
     exits = [streams.get(f"device/{d}/exit") for d in range(count)]
-    encode = job.encode_s * spec.device_slowdown
-    decode = job.decode_s * spec.server_slowdown
-    branch = job.branch_s * spec.device_slowdown
-    sizes = job.payload_samples
-    payload_rngs = [streams.get(f"payload/{d}") for d in range(count)] if sizes.size else []
+    encode = [j.encode_s * spec.device_slowdown for j in jobs]
+    decode = [j.decode_s * spec.server_slowdown for j in jobs]
+    branch = [j.branch_s * spec.device_slowdown for j in jobs]
+    measured = any(j.payload_samples.size for j in jobs)
+    payload_rngs = [streams.get(f"payload/{d}") for d in range(count)] if measured else []
 
-    def payload(d: int) -> int:
+    def payload(d: int, k: int) -> int:
         """This frame's bytes: a measured real frame's, or the configuration's constant."""
+        sizes = jobs[k].payload_samples
         if not sizes.size:
-            return job.payload_bytes
+            return jobs[k].payload_bytes
         return int(sizes[payload_rngs[d].integers(sizes.size)])
 
     def life(record: FrameRecord):
         d = record.device
-        seconds = head[d]() + encode + branch
+        k = 0
+        if chooser is not None:
+            k, record.estimate_bps = chooser.choose(record, env.now)
+            record.choice = k
+        job = jobs[k]
+        seconds = head[k][d]() + encode[k] + branch[k]
         head_draws.append(seconds)
         if active_w is not None:
             record.energy_compute = active_w * seconds
@@ -187,21 +215,32 @@ def run_configuration(spec: RunSpec) -> RunOutput:
             record.exited = True
             record.finish(env.now)
             return
-        record.payload_bytes = payload(d)
+        record.payload_bytes = payload(d, k)
         if radios:
             wait = radios[d].wake(record)  # an idle radio promotes before it can send
             if wait > 0:
                 yield env.timeout(wait)
+        sent_at = env.now
+        if chooser is not None:
+            chooser.sent(record, "up", record.payload_bytes, sent_at)
         ok = yield transports[d].send("up", record.payload_bytes, record)
+        if chooser is not None:
+            done = record.payload_bytes if ok else 0
+            chooser.observe(record, "up", done, env.now - sent_at, env.now)
+            if ok:
+                chooser.sent(record, "down", wl.result_size, env.now)
         if not ok:
             transports[d].close(record)
             record.lose("uplink loss")
             return
         record.t_up_end = env.now
-        seconds = tail() + decode
+        seconds = tail[k]() + decode[k]
         tail_draws.append(seconds)
         yield from server.run(record, seconds)
         ok = yield transports[d].send("down", wl.result_size, record)
+        if chooser is not None:
+            done = wl.result_size if ok else 0
+            chooser.observe(record, "down", done, env.now - record.t_up_end, env.now)
         if not ok:
             record.lose("downlink loss")
             return
@@ -224,6 +263,8 @@ def run_configuration(spec: RunSpec) -> RunOutput:
         env.process(source(env, d, times, wl.deadline, start))
     for t in transports:
         t.start()
+    if chooser is not None:
+        chooser.bind(env, channel)
     env.run(until=last_gen + SETTLE_TIME)
     for radio, window in zip(radios, windows):
         radio.close(window)
@@ -276,7 +317,7 @@ def _energy(spec: RunSpec, devices: list[Device], radios: list[Radio], windows) 
         radio_idle = sum(r.idle for r in radios)
         unowned = sum(r.unowned for r in radios)
         promotions = sum(r.promotions for r in radios)
-    elif spec.job.mode == "LC":
+    elif all(j.mode == "LC" for j in spec.jobs):
         transfer = tail = radio_idle = unowned = 0.0
         promotions = 0
     else:
