@@ -81,6 +81,8 @@ class PolicyContext:
         alpha: EWMA weight of the newest goodput sample.
         hysteresis: relative gain needed to change configuration.
         probe: seconds without a transfer after which a local device probes.
+        caution: how many mean deviations of the per-byte transfer time the adaptive
+            policy adds to its estimate (0: the mean alone).
     """
 
     alternatives: tuple[Alternative, ...]
@@ -93,6 +95,7 @@ class PolicyContext:
     alpha: float = 0.3
     hysteresis: float = 0.1
     probe: float = 1.0
+    caution: float = 0.0
 
 
 class Policy:
@@ -163,6 +166,7 @@ class Adaptive(Policy):
         super().__init__(context)
         n = context.devices
         self.uplink = [context.uplink_rate] * n  # EWMA of goodput, bytes/s
+        self.spread = [0.0] * n  # EWMA of |per-byte time - its estimate|, s/B
         self.response = [self.nominal_response()] * n  # EWMA, s, tail aside
         self.current: list[int | None] = [None] * n
         self.last_seen = [0.0] * n
@@ -187,6 +191,8 @@ class Adaptive(Policy):
     def choose(self, record, now: float) -> tuple[int, float]:
         d = record.device
         uplink, response = self.estimates(d, now)
+        if self.context.caution > 0:  # plan on a slower link where it has been erratic
+            uplink = 1.0 / (1.0 / uplink + self.context.caution * self.spread[d])
         alternatives = self.context.alternatives
         predicted = [self.predict(a, uplink, response) for a in alternatives]
         best = min(range(len(predicted)), key=predicted.__getitem__)
@@ -214,6 +220,9 @@ class Adaptive(Policy):
         alpha = self.context.alpha
         if direction == "up":
             sample = nbytes / max(seconds - self.context.delay, 1e-6) if nbytes > 0 else 0.0
+            if sample > 0:
+                error = abs(1.0 / sample - 1.0 / self.uplink[d])
+                self.spread[d] = (1.0 - alpha) * self.spread[d] + alpha * error
             self.uplink[d] = (1.0 - alpha) * self.uplink[d] + alpha * sample
         else:
             sample = max(seconds - amount, 0.0) if nbytes > 0 else 2.0 * seconds
@@ -230,7 +239,7 @@ class Oracle(Policy):
 
     def choose(self, record, now: float) -> tuple[int, float]:
         c = self.context
-        best, best_latency, best_rate = 0, math.inf, math.nan
+        best, best_key, best_rate = 0, (math.inf, math.inf), math.nan
         for i, a in enumerate(c.alternatives):
             if a.mode == "LC":
                 latency, rate = a.head_s, math.nan
@@ -241,6 +250,8 @@ class Oracle(Policy):
                 back = self.channel.down.finish_time(served, c.wire(c.result_bytes)) + c.delay
                 latency = back - now
                 rate = a.payload_bytes * 8.0 / max(arrived - c.delay - send, 1e-9)
-            if latency < best_latency:
-                best, best_latency, best_rate = i, latency, rate
+            # equal to the microsecond (both wait for the same opportunity): fewer bytes
+            key = (round(latency, 6), a.payload_bytes)
+            if key < best_key:
+                best, best_key, best_rate = i, key, rate
         return best, best_rate

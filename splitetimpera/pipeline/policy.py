@@ -93,6 +93,7 @@ def make_policy(name: str, scenario, configs: list[Configuration], specs: list[R
         alpha=policy.alpha,
         hysteresis=policy.hysteresis,
         probe=policy.probe,
+        caution=policy.caution,
     )
     return POLICIES.get(name)(context)
 

@@ -32,6 +32,7 @@ __all__ = [
     "PositivePower",
     "PositiveInt",
     "PositiveFloat",
+    "NonNegativeFloat",
     "Percentile",
     "InputShape",
     "parse_shape",
@@ -125,6 +126,17 @@ def _positive_float(value: Any) -> float:
 
 
 PositiveFloat = Annotated[float, BeforeValidator(_positive_float)]
+
+
+def _non_negative_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number such as 2, got {value!r}")
+    if value < 0:
+        raise ValueError(f"must be >= 0, got {value}")
+    return float(value)
+
+
+NonNegativeFloat = Annotated[float, BeforeValidator(_non_negative_float)]
 
 
 def _percentile(value: Any) -> float:

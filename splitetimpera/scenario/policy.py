@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, field_validator
 
-from .fields import PositiveDuration, Probability, Section, as_list
+from .fields import NonNegativeFloat, PositiveDuration, Probability, Section, as_list
 
 __all__ = ["PolicySpec"]
 
@@ -40,6 +40,9 @@ class PolicySpec(Section):
     hysteresis: Probability = 0.1
     #: adaptive: with no transfer seen for this long, offload one frame to measure.
     probe: PositiveDuration = 1.0
+    #: adaptive: mean deviations of the per-byte transfer time added to the estimate, as
+    #: TCP adds 4 RTTVAR to SRTT (0: plan on the mean; more: avoid an erratic link).
+    caution: NonNegativeFloat = 0.0
 
     @field_validator("alpha")
     @classmethod
