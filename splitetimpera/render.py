@@ -148,11 +148,25 @@ def show_validated(path, s) -> None:
         "workload": f"{wl.arrival} {rate}, {wl.frames} frames/device, deadline {deadline}",
         "qos": f"{'; '.join(describe_limits(s.qos)) or 'no constraints'}; objective {s.qos.objective}",
         "modes": ", ".join(s.modes),
+        "policy": _policy_text(s.policy),
         "output": str(s.results_dir),
     }
     for section, text in rows.items():
         table.add_row(section, text)
     out.print(table)
+
+
+def _policy_text(policy) -> str:
+    """Who chooses the configuration, in words."""
+    text = "static (one configuration per run, every one simulated)"
+    if policy.dynamic:
+        text += "; per frame: " + ", ".join(policy.dynamic)
+    if "adaptive" in policy.dynamic:
+        text += (
+            f" (adaptive: alpha {policy.alpha:g}, hysteresis {format_fraction(policy.hysteresis)}, "
+            f"probe {format_time(policy.probe)}, caution {policy.caution:g})"
+        )
+    return text
 
 
 def _model_name(value) -> str:

@@ -78,12 +78,6 @@ class LinkTrace:
         ends = np.append(self.times[1:], self.period)
         return float(np.sum(self.rates * (ends - self.times))) / self.period
 
-    def describe(self) -> str:
-        return (
-            f"{self.path.name} ({units.format_time(self.period)}, mean "
-            f"{units.format_rate(self.mean_rate)})"
-        )
-
 
 def shipped_traces_dir() -> Path:
     """The traces that ship with sei (the repository's ``traces/``)."""

@@ -214,3 +214,26 @@ def test_oracle_foresees_the_link_it_is_bound_to():
     assert link.finish_time(0.5, 750_000) == pytest.approx(2.25)  # over the outage
     link.send(1000 - 0, None, lambda _p: None)  # 1 kB queued at 0: frees at 1 ms
     assert link.finish_time(0.0, 1000) == pytest.approx(0.002)
+
+
+def test_sweeps_take_traces_and_policies_as_dimensions(write_scenario, tmp_path):
+    trace = _outage_trace(tmp_path)
+    path = write_scenario()
+    out = tmp_path / "sweep"
+    result = runner.invoke(
+        app,
+        ["sweep", str(path), "--grid", f"network.bandwidth=trace:{trace},10 Mbit/s",
+         "--grid", "policy.name=static,adaptive", "-o", str(out), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    points = pd.read_csv(out / "points.csv")
+    assert len(points) == 4
+    assert points["network.bandwidth"].str.startswith("trace:").sum() == 2
+    rows = pd.read_csv(out / "sweep.csv")  # every configuration of every point
+    assert (rows["config"] == "adaptive").sum() == 2
+    bad = runner.invoke(
+        app, ["sweep", str(path), "--grid", "network.bandwidth=trace:nowhere.up", "-o", str(out)]
+    )
+    assert bad.exit_code == 2 and "no trace file nowhere.up" in bad.stderr
