@@ -15,6 +15,11 @@ class), every packet simulated, on each trace as recorded (which no trace can ca
 the AT&T trace scaled 60x (115 Mbit/s on average): wall time, frames answered, simulated
 packets and packets per second.
 
+Constant trace. A Mahimahi file holding ``1`` (1500 B every millisecond: 12 Mbit/s) against
+a constant 12 Mbit/s link both ways, on every RC and SC configuration of wifi.yaml (four
+devices, 200 frames each, no loss or jitter), TCP and UDP: the relative difference of p50
+and p95 per configuration, by payload size.
+
     python benchmarks/adaptive_vs_static.py [--seeds 3]
 """
 
@@ -134,6 +139,46 @@ def speed(trace: str, scale: float = 1.0) -> dict:
     }
 
 
+def constant_trace() -> dict:
+    """Per protocol and configuration: payload, and the trace's p50/p95 over the constant
+    link's, minus 1."""
+    import tempfile
+
+    from splitetimpera import load_scenario, simulate
+
+    folder = Path(tempfile.mkdtemp())
+    (folder / "constant.up").write_text("1\n")
+    trace = {"trace": str(folder / "constant.up")}
+    out = {}
+    for protocol in ("tcp", "udp"):
+        base = {
+            "network.protocol": protocol,
+            "network.jitter": "0 ms",
+            "network.loss": "0%",
+            "workload.frames": 200,
+            "modes": ["RC", "SC"],
+            "splits.compression": ["none", "int8"],
+        }
+        runs = []
+        for link in ("12 Mbit/s", trace):
+            changes = {**base, "network.bandwidth": link, "network.downlink": link}
+            runs.append(simulate(load_scenario(REPO / "scenarios" / "wifi.yaml", changes)))
+        a, b = (r.summary.set_index("config") for r in runs)
+        out[protocol] = {
+            config: {
+                "payload_bytes": int(a.loc[config, "payload_bytes"]),
+                "p50": float(b.loc[config, "latency_p50"] / a.loc[config, "latency_p50"] - 1),
+                "p95": float(b.loc[config, "latency_p95"] / a.loc[config, "latency_p95"] - 1),
+            }
+            for config in a.index
+        }
+        for limit in (32_768, 0):
+            rows = [v for v in out[protocol].values() if v["payload_bytes"] >= limit]
+            worst = max(abs(v["p50"]) for v in rows)
+            print(f"constant trace, {protocol}, payloads >= {limit} B: |p50| <= {worst:.2%}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="seeds per trace")
@@ -163,9 +208,11 @@ def main() -> None:
             f"speed {trace} x{scale:g}: {s['delivered']} answered of {s['frames']} frames of {s['payload_bytes']} B, {s['packets']} "
             f"packets in {s['wall_s']:.1f} s ({s['packets_per_s']:.0f} packets/s)"
         )
+    constant = constant_trace()
     write(
         "adaptive_vs_static",
         {
+            "constant_trace": constant,
             "machine": machine(),
             "load_1min": os.getloadavg()[0],
             "scenario": "scenarios/lte_driving.yaml",
