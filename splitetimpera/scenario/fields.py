@@ -7,9 +7,10 @@ string, so a dumped scenario loads again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, PlainSerializer, Tag
 
 from .. import units
 from ..units import Kind
@@ -37,6 +38,7 @@ __all__ = [
     "InputShape",
     "parse_shape",
     "as_list",
+    "value_or_section",
 ]
 
 
@@ -189,3 +191,17 @@ def as_list(value: Any):
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return [value]
     return value
+
+
+def value_or_section(value_type: Any, section: type[BaseModel], tags: tuple[str, str]) -> Any:
+    """A field that takes a plain value (a quantity, a name) or a section given as a
+    mapping: a tagged union, ``tags`` naming (value, section), which error messages leave
+    out of key paths (:mod:`.messages`)."""
+    plain, mapped = tags
+
+    def kind(value: Any) -> str:
+        return mapped if isinstance(value, (Mapping, section)) else plain
+
+    return Annotated[
+        Annotated[value_type, Tag(plain)] | Annotated[section, Tag(mapped)], Discriminator(kind)
+    ]

@@ -7,14 +7,11 @@ against them when a scenario is loaded through :func:`splitetimpera.pipeline.loa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BeforeValidator,
-    Discriminator,
     PrivateAttr,
-    Tag,
     ValidationInfo,
     model_validator,
 )
@@ -32,6 +29,7 @@ from .fields import (
     Probability,
     Rate,
     Section,
+    value_or_section,
 )
 from .power import Radio
 
@@ -59,14 +57,7 @@ class GilbertElliott(Section):
 LOSS_TAGS = ("rate", "gilbert_elliott")
 
 
-def _loss_kind(value: Any) -> str:
-    return "gilbert_elliott" if isinstance(value, (Mapping, GilbertElliott)) else "rate"
-
-
-Loss = Annotated[
-    Annotated[LossRate, Tag("rate")] | Annotated[GilbertElliott, Tag("gilbert_elliott")],
-    Discriminator(_loss_kind),
-]
+Loss = value_or_section(LossRate, GilbertElliott, LOSS_TAGS)
 
 
 def _trace_shorthand(value: Any) -> Any:
@@ -129,14 +120,8 @@ class LinkTraceSpec(Section):
 BANDWIDTH_TAGS = ("quantity", "link_trace")
 
 
-def _bandwidth_kind(value: Any) -> str:
-    return "link_trace" if isinstance(value, (Mapping, LinkTraceSpec)) else "quantity"
-
-
 Bandwidth = Annotated[
-    Annotated[Rate, Tag("quantity")] | Annotated[LinkTraceSpec, Tag("link_trace")],
-    Discriminator(_bandwidth_kind),
-    BeforeValidator(_trace_shorthand),
+    value_or_section(Rate, LinkTraceSpec, BANDWIDTH_TAGS), BeforeValidator(_trace_shorthand)
 ]
 
 

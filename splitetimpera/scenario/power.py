@@ -9,11 +9,9 @@ power). Powers are in watts, durations in seconds.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pydantic import model_validator
 
-from pydantic import Discriminator, Tag, model_validator
-
-from .fields import Duration, PositivePower, Power, Section
+from .fields import Duration, PositivePower, Power, Section, value_or_section
 
 __all__ = [
     "DevicePowerSpec",
@@ -84,15 +82,5 @@ class RadioSpec(Section):
 MODEL_TAGS = ("by_name", "inline")
 
 
-def _kind(value: Any) -> str:
-    return "by_name" if isinstance(value, str) else "inline"
-
-
-DevicePower = Annotated[
-    Annotated[str, Tag("by_name")] | Annotated[DevicePowerSpec, Tag("inline")],
-    Discriminator(_kind),
-]
-Radio = Annotated[
-    Annotated[str, Tag("by_name")] | Annotated[RadioSpec, Tag("inline")],
-    Discriminator(_kind),
-]
+DevicePower = value_or_section(str, DevicePowerSpec, MODEL_TAGS)
+Radio = value_or_section(str, RadioSpec, MODEL_TAGS)
