@@ -358,6 +358,21 @@ def _run_spec(
     )
 
 
+def _run_policy(
+    name: str, scenario, choosable: list[Configuration], device: Profile, server: Profile, workload
+) -> tuple[Configuration, RunOutput]:
+    """One run in which policy ``name`` chooses each frame's configuration among
+    ``choosable``; its summary row's description and the run's output."""
+    specs = [_run_spec(scenario, c, device, server, workload) for c in choosable]
+    spec = replace(
+        specs[0],
+        alternatives=tuple(s.job for s in specs),
+        chooser=make_policy(name, scenario, choosable, specs),
+    )
+    output = run_configuration(spec)
+    return policy_configuration(name, choosable, output.records), output
+
+
 def _intervals(config: Configuration, records, percentile: float, seed: int) -> dict:
     """The summary's confidence-interval columns for one configuration."""
     latency = np.array(
@@ -589,16 +604,9 @@ def simulate(
             )
             choices = None
         else:
-            specs = [
-                _run_spec(scenario, c, device_profile, server_profile, workload) for c in choosable
-            ]
-            spec = replace(
-                specs[0],
-                alternatives=tuple(s.job for s in specs),
-                chooser=make_policy(name, scenario, choosable, specs),
+            config, output = _run_policy(
+                name, scenario, choosable, device_profile, server_profile, workload
             )
-            output = run_configuration(spec)
-            config = policy_configuration(name, choosable, output.records)
             choices = [c.id for c in choosable]
         simulated.append(config)
         packets += output.stats["packets"]
