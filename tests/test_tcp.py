@@ -158,8 +158,12 @@ def _one_transfer(
     congestion="cubic",
     queue=100_000,
     channel_out=None,
+    ack_spike=None,
     **transport,
 ):
+    """One message over a fresh link; ``ack_spike=(at, extra)`` holds the ACKs sent in the
+    millisecond after ``at`` seconds for ``extra`` seconds more (those behind them queue, as
+    on a FIFO link): a delay spike."""
     env = simpy.Environment()
     link = LinkParams(rate=rate, delay=delay, queue_limit=queue, overhead=OVERHEAD)
     channel = Channel(env, link, link, np.random.default_rng(0), np.random.default_rng(1))
@@ -167,6 +171,15 @@ def _one_transfer(
     channel.down.loss = _DropPackets(drop_down, env)
     if channel_out is not None:
         channel_out.append(channel)
+    if ack_spike is not None:
+
+        def spike(at, extra):
+            yield env.timeout(at)
+            channel.down.delay += extra
+            yield env.timeout(0.001)
+            channel.down.delay -= extra
+
+        env.process(spike(*ack_spike))
     transport = make_transport(
         "tcp",
         env,
@@ -391,6 +404,77 @@ def test_the_fast_retransmission_leaves_with_the_ack_that_starts_recovery(monkey
     assert retransmitted == [third_dupack]
 
 
+def test_prr_spreads_the_reduced_window_over_the_recovery(monkeypatch):
+    # one segment lost from a window of 36: recovery sends ssthresh segments in all (the
+    # retransmission and new data), about ssthresh/prior_cwnd per ACK, never pausing;
+    # cutting cwnd to ssthresh at once (the model before PRR) went silent for the first
+    # prior_cwnd - ssthresh = 11 ACKs
+    sent, acks = [0], []  # transmissions so far; per ACK: state after it, ssthresh, sent
+    transmit, on_ack = tcp._Flow._transmit, tcp._Flow._on_ack
+
+    def spy_transmit(self, seg, now, retransmission):
+        sent[0] += 1
+        transmit(self, seg, now, retransmission)
+
+    def spy_ack(self, ack):
+        before = sent[0]
+        on_ack(self, ack)
+        acks.append((self.ca_state, self.ssthresh, sent[0] - before))
+
+    monkeypatch.setattr(tcp._Flow, "_transmit", spy_transmit)
+    monkeypatch.setattr(tcp._Flow, "_on_ack", spy_ack)
+    done, record = _one_transfer(400 * MSS, drop_up=[150])
+    assert done["ok"] and record.retransmissions == 1
+    in_recovery = [(ssthresh, n) for state, ssthresh, n in acks if state == tcp._RECOVERY]
+    assert sum(n for _, n in in_recovery) == in_recovery[0][0] == 25
+    longest = silent = 0
+    for _, n in in_recovery:
+        silent = silent + 1 if n == 0 else 0
+        longest = max(longest, silent)
+    assert longest <= 2
+
+
+def test_rack_recovers_a_loss_with_two_segments_after_it_by_its_reordering_timer():
+    # segment 8 of 10 lost: two SACKs follow, short of the three duplicate ACKs. RACK marks
+    # it lost a quarter of the min RTT after the first SACK and resends it then; a tail
+    # loss probe would have waited 2 SRTT and resent segment 10 as well
+    clean, _ = _one_transfer(10 * MSS)
+    lossy, record = _one_transfer(10 * MSS, drop_up=[8])  # packet 0 is the SYN
+    assert lossy["ok"] and record.retransmissions == 1
+    srtt = 2 * 0.01
+    assert srtt < lossy["t"] - clean["t"] < srtt + srtt / 4 + 3 * 0.004 + 0.002
+
+
+def test_one_loss_probe_per_episode_then_the_rto():
+    # the last two segments and the probe (which resends the last) are lost: no second
+    # probe, the RTO resends the head, then RACK the other: three retransmissions
+    clean, _ = _one_transfer(10 * MSS)
+    lossy, record = _one_transfer(10 * MSS, drop_up=[9, 10, 11])
+    assert lossy["ok"] and record.retransmissions == 3
+    assert lossy["t"] - clean["t"] > 0.2 + 2 * 0.02  # the probe, then an RTO of >= 200 ms
+
+
+@pytest.mark.parametrize("timestamps", [False, True])
+def test_a_spurious_timeout_costs_one_retransmission(timestamps):
+    # the ACKs stall for 0.5 s (nothing is lost): the RTO resends the head. Then the ACKs of
+    # the original segments arrive. F-RTO sends new data on the first and, as the second
+    # also acknowledges segments sent once, undoes the timeout; without it the sender goes
+    # back and resends everything the timeout marked lost. With timestamps the first ACK's
+    # echo predates the retransmission (Eifel): undone at once, F-RTO or not
+    counts = {}
+    for frto in (True, False):
+        done, record = _one_transfer(
+            300 * MSS, ack_spike=(0.1, 0.5), timestamps=timestamps, frto=frto
+        )
+        assert done["ok"]
+        counts[frto] = record.retransmissions
+    assert counts[True] == 1
+    if timestamps:
+        assert counts[False] == 1
+    else:
+        assert counts[False] > 10
+
+
 # ---------------------------------------------------------------- slow start and cwnd
 
 
@@ -427,6 +511,58 @@ def test_an_application_limited_connection_does_not_grow_its_window():
     env.process(app())
     env.run()
     assert transport.persistent.up.cwnd == 10
+
+
+def test_a_burst_after_application_limited_sending_starts_from_the_unused_window():
+    # 100 messages of 3 segments leave cwnd at 10; a window grown on their ACKs (to 310)
+    # would put 310 segments at once into a 100-packet queue and lose about 200
+    env = simpy.Environment()
+    link = LinkParams(rate=10e6 / 8, delay=0.01, queue_limit=100, overhead=OVERHEAD)
+    channel = Channel(env, link, link, np.random.default_rng(0), np.random.default_rng(1))
+    transport = make_transport("tcp", env, channel, TransportParams(), 0, np.random.default_rng(2))
+    transport.start()
+    burst = FrameRecord(device=0, frame=100, t_gen=0.0)
+
+    def app():
+        for i in range(100):
+            yield transport.send("up", 3 * MSS, FrameRecord(device=0, frame=i, t_gen=env.now))
+            yield env.timeout(0.1)
+        assert transport.persistent.up.cwnd == 10
+        yield transport.send("up", 200 * MSS, burst)
+
+    env.process(app())
+    env.run()
+    assert burst.retransmissions == 0 and channel.up.dropped == 0
+
+
+def _frame_stream(frames, size, period, queue, **transport):
+    """A persistent connection sending ``size`` bytes every ``period`` seconds over
+    10 Mbit/s, 10 ms; returns the uplink (its drops) and the transport."""
+    env = simpy.Environment()
+    link = LinkParams(rate=10e6 / 8, delay=0.01, queue_limit=queue, overhead=OVERHEAD)
+    channel = Channel(env, link, link, np.random.default_rng(0), np.random.default_rng(1))
+    params = TransportParams(**transport)
+    tcp_transport = make_transport("tcp", env, channel, params, 0, np.random.default_rng(2))
+    tcp_transport.start()
+
+    def app():
+        for i in range(frames):
+            tcp_transport.send("up", size, FrameRecord(device=0, frame=i, t_gen=env.now))
+            yield env.timeout(period)
+
+    env.process(app())
+    env.run()
+    return channel.up, tcp_transport
+
+
+def test_frames_that_saturate_the_link_do_not_overflow_its_queue():
+    # the issue's case: 32 kB frames at 50 fps over 10 Mbit/s, 10 ms, a 1000-packet queue.
+    # HyStart leaves slow start at 30 segments and CUBIC stays below the queue (Linux: no
+    # retransmission); slow start alone overflowed it
+    with_hystart, _ = _frame_stream(300, 32768, 0.02, 1000)
+    without, _ = _frame_stream(300, 32768, 0.02, 1000, hystart=False)
+    assert with_hystart.dropped == 0
+    assert without.dropped > 100
 
 
 def test_cwnd_grows_while_the_application_fills_it():
