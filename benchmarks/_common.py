@@ -25,6 +25,8 @@ def machine() -> dict:
         "torch": torch.__version__,
         "sei": __version__,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        # other work on the machine slows what is timed (1, 5 and 15 minute averages)
+        "load_average": [round(v, 2) for v in os.getloadavg()],
     }
 
 

@@ -10,14 +10,22 @@ the area under accuracy against FLOPs removed (0 %, levels), a Wilcoxon signed-r
 of SInGE against each baseline over the paired (seed, level) accuracies, and the wall
 time spent scoring by each criterion.
 
+``--timing`` runs the same loop (down to 70 %, the same fine-tuning between steps) once
+per criterion, and once more with SInGE's first implementation (every copy of the batch
+runs the whole rest of the network; ``tests/test_singe.py`` keeps it as the oracle),
+without the accuracy measurements, and writes each run's scoring and total seconds to
+``results/pruning_criteria_timing.json``, leaving the accuracy results as they are.
+
     python benchmarks/pruning_criteria.py [--models digits_vgg:features digits_resnet:layer3] [--seeds 5]
     python benchmarks/pruning_criteria.py --from-runs   # re-summarise the recorded runs
+    python benchmarks/pruning_criteria.py --timing      # scoring time per run only
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import RESULTS, machine, write  # noqa: E402
 from splitetimpera.data.datasets import load_dataset  # noqa: E402
 from splitetimpera.interpret.prune import finetune, prune_head  # noqa: E402
-from splitetimpera.interpret.singe import make_criterion  # noqa: E402
+from splitetimpera.interpret.singe import Criterion, make_criterion  # noqa: E402
 from splitetimpera.models.train import evaluate  # noqa: E402
 from splitetimpera.models.zoo import load_model  # noqa: E402
 
@@ -40,19 +48,91 @@ LEVELS = (0.3, 0.5, 0.7)
 CRITERIA = ("singe", "l1", "taylor", "random")
 
 
-class Timed:
-    """Wraps a criterion, adding up the time its scoring takes."""
+class Timed(Criterion):
+    """Wraps a criterion, adding up the time its scoring takes, the finer criteria of a
+    convergence check included (they share one clock)."""
 
-    def __init__(self, inner):
+    def __init__(self, inner: Criterion, clock: list[float] | None = None):
         self.inner = inner
-        self.seconds = 0.0
+        self.name = inner.name
+        self.clock = [0.0] if clock is None else clock
+
+    @property
+    def seconds(self) -> float:
+        return self.clock[0]
+
+    @property
+    def steps(self) -> int | None:  # prune_head records the m a SInGE run used
+        return getattr(self.inner, "steps", None)
 
     def scores(self, *args, **kwargs):
         t0 = time.perf_counter()
         try:
             return self.inner.scores(*args, **kwargs)
         finally:
-            self.seconds += time.perf_counter() - t0
+            self.clock[0] += time.perf_counter() - t0
+
+    def refined(self) -> Timed | None:
+        finer = self.inner.refined()
+        return None if finer is None else Timed(finer, self.clock)
+
+
+class FirstSInGE(Criterion):
+    """SInGE as first implemented, for the timing comparison."""
+
+    name = "singe_first_implementation"
+
+    def __init__(self, steps: int):
+        self.steps = steps
+
+    def scores(self, model, layers, images, labels, input_shape, progress=None):
+        from tests.test_singe import singe_by_masked_copies
+
+        return {
+            n: singe_by_masked_copies(model, n, images, labels, input_shape, self.steps)
+            for n in layers
+        }
+
+
+def timing(args) -> None:
+    """Scoring and total seconds of one pruning run per criterion, taken in turn."""
+    train = load_dataset("digits", "train", (3, 32, 32))
+    load_at_start = [round(v, 2) for v in os.getloadavg()]
+    out = {}
+    for spec in args.models:
+        name, split = spec.split(":")
+        loaded = load_model(name)
+        runs = {}
+        for criterion in (*CRITERIA, FirstSInGE.name):
+            inner = (
+                FirstSInGE(args.integration_steps)
+                if criterion == FirstSInGE.name
+                else make_criterion(criterion, steps=args.integration_steps, seed=0)
+            )
+            timed = Timed(inner)
+            started = time.perf_counter()
+            result = prune_head(
+                loaded.module, loaded.input_shape, split, timed, train.images, train.labels,
+                target_flops=LEVELS[-1], milestones=list(LEVELS[:-1]),
+                finetune_steps=args.entwined, relevance_samples=args.samples, seed=0,
+            )  # fmt: skip
+            runs[criterion] = {
+                "scoring_s": timed.seconds,
+                "total_s": time.perf_counter() - started,
+                "rounds": result.steps,
+            }
+            print(f"{name} {criterion}: {runs[criterion]}", flush=True)
+        singe, first = runs["singe"]["scoring_s"], runs[FirstSInGE.name]["scoring_s"]
+        out[name] = {
+            "split": split,
+            "runs": runs,
+            "singe_speedup_over_first_implementation": first / singe,
+            "singe_over_taylor": singe / runs["taylor"]["scoring_s"],
+        }
+    settings = {k: v for k, v in vars(args).items() if k in ("models", "entwined",
+                                                               "integration_steps", "samples")}  # fmt: skip
+    settings["load_average_at_start"] = load_at_start
+    write("pruning_criteria_timing", {"models": out, "settings": settings, "machine": machine()})
 
 
 def ci95(values) -> tuple[float, float]:
@@ -79,7 +159,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--from-runs", action="store_true",
                         help="summarise the runs already in results/pruning_criteria_runs.csv")  # fmt: skip
+    parser.add_argument("--timing", action="store_true",
+                        help="one run per criterion, scoring time only")  # fmt: skip
     args = parser.parse_args()
+    if args.timing:
+        timing(args)
+        return
     if args.from_runs:
         table = pd.read_csv(RESULTS / "pruning_criteria_runs.csv")
         if "reached" not in table.columns:  # written before levels were recorded by milestone

@@ -13,7 +13,10 @@ from typer.testing import CliRunner
 from splitetimpera.cli import app
 from splitetimpera.errors import NotFoundError
 from splitetimpera.models.graph import ModelGraph, verify_graph, verify_splits
+from splitetimpera.models.rng import seeded
 from splitetimpera.models.zoo import build_architecture, load_model
+
+from .conftest import SEED
 
 
 def test_reference_vgg_split_points():
@@ -181,6 +184,51 @@ def test_a_wrong_split_fails_verification(model, shape, split, changes):
     assert [s for s, d in diffs.items() if d > 1e-5] == [split]  # the others still hold
     with pytest.raises(KeyError):  # its generated tail cannot even be built
         verify_graph(graph, modules=True)
+
+
+class _Counted(nn.Module):
+    """Scales its output by how often it has been called: tracing keeps the count it had."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.fc = nn.Linear(4, 2)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.fc(torch.relu(self.conv(x)).mean((2, 3))) * self.calls
+
+
+class _MonteCarloDropout(nn.Module):
+    """Keeps dropout at inference (Monte Carlo dropout): every run draws anew."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.fc = nn.Linear(4 * 6 * 6, 2)
+
+    def forward(self, x):
+        y = torch.flatten(torch.relu(self.conv(x)), 1)
+        return self.fc(nn.functional.dropout(y, 0.5, training=True))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        # the traced graph is not the model: every split's tail gives other values
+        lambda: _Counted().eval(),
+        # a random draw in the forward pass: no tail reproduces the model's output
+        lambda: _MonteCarloDropout().eval(),
+    ],
+    ids=["graph-is-not-the-model", "random-forward"],
+)
+def test_splits_that_give_other_values_fail_verification(build):
+    with seeded(SEED):  # dropout draws from torch's global generator
+        model = build()
+        found = {m: verify_graph(ModelGraph(model, (3, 8, 8)), modules=m) for m in (False, True)}
+    for diffs in found.values():
+        assert len(diffs) >= 5 and all(0.01 < d < math.inf for d in diffs.values())
 
 
 def test_unknown_split_name_suggests_the_closest():
