@@ -26,7 +26,8 @@ class _Pillow(Codec):
     format = ""
 
     def _options(self) -> dict:
-        return {}
+        """Pillow's save options: the quality of a lossy format."""
+        return {"quality": self.value} if self.parameter is not None else {}
 
     def encode(self, data) -> bytes:
         from PIL import Image
@@ -51,9 +52,6 @@ class Jpeg(_Pillow):
     parameter = Parameter("quality", 1, 100, 75)
     summary = "JPEG of the input image at quality Q (1-100)"
 
-    def _options(self) -> dict:
-        return {"quality": self.value}
-
 
 @CODECS.register
 class Webp(_Pillow):
@@ -62,9 +60,6 @@ class Webp(_Pillow):
     lossless = False
     parameter = Parameter("quality", 1, 100, 75)
     summary = "lossy WebP of the input image at quality Q (1-100)"
-
-    def _options(self) -> dict:
-        return {"quality": self.value}
 
 
 @CODECS.register

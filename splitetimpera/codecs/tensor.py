@@ -66,6 +66,18 @@ def _unframe(payload: bytes) -> list[bytes]:
     return out
 
 
+def _unpack(payload: bytes, like, dtype) -> np.ndarray | list[np.ndarray]:
+    """Float32 arrays shaped as ``like`` from ``payload``'s elements of ``dtype``, one
+    tensor after the other."""
+    arrays, out, i = as_arrays(like), [], 0
+    size = np.dtype(dtype).itemsize
+    for a in arrays:
+        values = np.frombuffer(payload, dtype, a.size, i).reshape(a.shape)
+        out.append(values.astype(np.float32))  # a copy, as the payload's buffer is not ours
+        i += a.size * size
+    return out if isinstance(like, list) else out[0]
+
+
 @CODECS.register
 class Raw(Codec):
     name = "none"
@@ -75,11 +87,7 @@ class Raw(Codec):
         return b"".join(a.tobytes() for a in as_arrays(data))
 
     def decode(self, payload: bytes, like):
-        arrays, out, i = as_arrays(like), [], 0
-        for a in arrays:
-            out.append(np.frombuffer(payload, np.float32, a.size, i).reshape(a.shape).copy())
-            i += a.size * 4
-        return out if isinstance(like, list) else out[0]
+        return _unpack(payload, like, np.float32)
 
     def nominal_bytes(self, shapes):
         return _elements(shapes) * 4 + sum(_SCALAR for s in shapes if s is None)
@@ -95,12 +103,7 @@ class Fp16(Codec):
         return b"".join(a.astype(np.float16).tobytes() for a in as_arrays(data))
 
     def decode(self, payload: bytes, like):
-        arrays, out, i = as_arrays(like), [], 0
-        for a in arrays:
-            half = np.frombuffer(payload, np.float16, a.size, i).reshape(a.shape)
-            out.append(half.astype(np.float32))
-            i += a.size * 2
-        return out if isinstance(like, list) else out[0]
+        return _unpack(payload, like, np.float16)
 
     def nominal_bytes(self, shapes):
         return _elements(shapes) * 2 + sum(_SCALAR for s in shapes if s is None)
