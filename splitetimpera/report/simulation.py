@@ -461,6 +461,17 @@ def _verdict(result) -> str:
     )
 
 
+def _policy_caption(summary: pd.DataFrame) -> str:
+    """What the table's policy rows are, when it has any."""
+    names = list(summary.loc[summary["mode"] == "policy", "config"])
+    if not names:
+        return ""
+    text = f" {', '.join(names)}: run-time policies choosing before every frame (see Policies)"
+    if "oracle" in names:
+        text += "; the oracle knows the link ahead, a bound that is never chosen"
+    return text + "."
+
+
 def _timeline_sections(result, percentile: float) -> list[str]:
     """Policies against the best static configuration, and the run's timeline."""
     out = []
@@ -523,7 +534,8 @@ def simulation_report(result) -> str:
         _verdict(result),
         "<h2>Configurations</h2>",
         f"<div class='card'><p class='caption'>Feasible first (best first), then the others "
-        f"by how far they miss. Intervals: 95 % confidence over the frames simulated.</p>{table}</div>",
+        f"by how far they miss. Intervals: 95 % confidence over the frames simulated."
+        f"{_policy_caption(summary)}</p>{table}</div>",
         "<h2>Trade-off</h2>",
         captioned(
             f"p{p} latency against accuracy (bytes on air per frame when accuracy is unknown). "
@@ -542,7 +554,10 @@ def simulation_report(result) -> str:
                 if summary["accuracy"].isna().all()
                 else "."
             ),
-            rate_accuracy(summary[summary["payload_bytes"] > 0], chosen),
+            # codecs and splits: a policy's row mixes several, so it has no place here
+            rate_accuracy(
+                summary[(summary["payload_bytes"] > 0) & (summary["mode"] != "policy")], chosen
+            ),
             False,
         ),
         "<h2>Latency breakdown</h2>",
