@@ -24,6 +24,20 @@ _NETWORK_BOUND = {"max_latency", "max_deadline_miss", "min_throughput"}
 FeasibleAt = Callable[[str, float], bool]
 
 
+def _least_feasible(
+    feasible_at: FeasibleAt, config_id: str, lo: float, hi: float, iterations: int
+) -> float:
+    """Bisect on the log of the bandwidth factor between ``lo`` (infeasible) and ``hi``
+    (feasible): the smallest factor found feasible."""
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        if feasible_at(config_id, math.exp(mid)):
+            hi = mid
+        else:
+            lo = mid
+    return math.exp(hi)
+
+
 def bandwidth_needed(
     feasible_at: FeasibleAt,
     config_id: str,
@@ -36,14 +50,9 @@ def bandwidth_needed(
     of ``uplink_rate``; None if even that is not enough."""
     if not feasible_at(config_id, max_factor):
         return None
-    lo, hi = 0.0, math.log(max_factor)
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        if feasible_at(config_id, math.exp(mid)):
-            hi = mid
-        else:
-            lo = mid
-    return uplink_rate * math.exp(hi)
+    return uplink_rate * _least_feasible(
+        feasible_at, config_id, 0.0, math.log(max_factor), iterations
+    )
 
 
 #: The lowest share of today's uplink a headroom search tries.
@@ -77,14 +86,9 @@ def bandwidth_floor(
     stays feasible (at most ``min_factor`` of it): the bandwidth headroom of a choice."""
     if feasible_at(config_id, min_factor):
         return uplink_rate * min_factor
-    lo, hi = math.log(min_factor), 0.0  # infeasible at lo, feasible at hi
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        if feasible_at(config_id, math.exp(mid)):
-            hi = mid
-        else:
-            lo = mid
-    return uplink_rate * math.exp(hi)
+    return uplink_rate * _least_feasible(
+        feasible_at, config_id, math.log(min_factor), 0.0, iterations
+    )
 
 
 def _fixable(result) -> list[str]:

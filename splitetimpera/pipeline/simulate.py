@@ -263,7 +263,7 @@ def capacity_over_time(network, span: float, width: float = 1.0) -> dict | None:
         return None
     edges = np.arange(0.0, span + width, width)
     out: dict = {"t": edges[:-1].tolist(), "width_s": width}
-    for key, link in (("up_bps", network.uplink), ("down_bps", network.downlink_link)):
+    for key, link in (("up_bps", network.bandwidth), ("down_bps", network.downlink_link)):
         trace = trace_params(link)
         if trace is None:
             out[key] = [float(link) * 8.0] * (len(edges) - 1)
@@ -289,7 +289,9 @@ def network_params(network, percentiles: tuple[float, ...] = (50.0, 95.0)) -> Ne
         loss=loss,
     )
     return NetworkParams(
-        uplink=LinkParams(rate=network.uplink_rate, trace=trace_params(network.uplink), **common),
+        uplink=LinkParams(
+            rate=network.uplink_rate, trace=trace_params(network.bandwidth), **common
+        ),
         downlink=LinkParams(
             rate=network.downlink_rate, trace=trace_params(network.downlink_link), **common
         ),

@@ -173,11 +173,6 @@ class NetworkSpec(Section):
         return isinstance(self.bandwidth, LinkTraceSpec) or isinstance(self.downlink, LinkTraceSpec)
 
     @property
-    def uplink(self) -> float | LinkTraceSpec:
-        """The uplink as given: a rate (bytes/s) or a trace."""
-        return self.bandwidth
-
-    @property
     def downlink_link(self) -> float | LinkTraceSpec:
         """The downlink as given (the uplink's when not given)."""
         return self.downlink if self.downlink is not None else self.bandwidth

@@ -26,10 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TraceParams", "Capacity", "MAHIMAHI_PACKET"]
+from ..traces import MAHIMAHI_PACKET
 
-#: Bytes one Mahimahi delivery opportunity carries (its ``PACKET_SIZE``).
-MAHIMAHI_PACKET = 1500
+__all__ = ["TraceParams", "Capacity"]
 
 _EPS = 1e-9
 
@@ -67,17 +66,6 @@ class TraceParams:
             raise ValueError("a trace needs at least one time.")
         if self.kind == "rates" and (self.rates is None or len(self.rates) != len(self.times)):
             raise ValueError('"rates" needs one rate per time.')
-
-    def period_bytes(self) -> float:
-        """Capacity of one period, bytes."""
-        if self.kind == "opportunities":
-            return len(self.times) * self.packet_bytes * self.scale
-        ends = np.append(np.asarray(self.times, dtype=float)[1:], self.period)
-        return float(np.sum(self.rates * (ends - self.times))) * self.scale
-
-    def mean_rate(self) -> float:
-        """Average capacity over one period, bytes per second."""
-        return self.period_bytes() / self.period
 
 
 class Capacity:
